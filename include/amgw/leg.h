@@ -1,0 +1,155 @@
+/* amgw — the leg interface: one side of a call.
+ *
+ * A call has two legs (ARCHITECTURE.md): the Alexa leg (WebRTC media toward
+ * the Alexa device; its signaling is CallSignaling, done by the call module)
+ * and the bridge leg (SIP, SIPS or H.323 toward the meeting bridge; it does
+ * its own signaling).  Implementations register a factory per protocol; the
+ * call module creates legs through amgw_leg_create() and reacts to what they
+ * report through amgw_leg_emit().  When no factory is registered for a
+ * protocol, amgw_leg_create() fails with AMGW_LEG_ERROR_UNAVAILABLE and the
+ * directive is answered ENDPOINT_UNREACHABLE: never a pretended success.
+ *
+ * Threads: legs are created, driven and report on the control loop.  Media
+ * work happens on the media loops; a leg marshals its reports back.
+ *
+ * Lifetime: the call owns its legs.  amgw_leg_hangup() ends signaling toward
+ * the peer (BYE, CANCEL, RELEASE COMPLETE) and emits nothing back;
+ * amgw_leg_free() releases it and may be called from inside the leg's own
+ * report: implementations must not touch themselves after emitting.
+ */
+#pragma once
+
+#include <glib.h>
+#include "amgw/wire.h"
+
+G_BEGIN_DECLS
+
+#define AMGW_LEG_ERROR (amgw_leg_error_quark ())
+GQuark amgw_leg_error_quark (void);
+
+typedef enum {
+  AMGW_LEG_ERROR_UNAVAILABLE,   /* no implementation for this protocol in this build */
+  AMGW_LEG_ERROR_UNREACHABLE,   /* the peer cannot be reached (resolve, connect, TLS) */
+  AMGW_LEG_ERROR_INVALID,       /* bad target or SDP */
+  AMGW_LEG_ERROR_FAILED,
+} AmgwLegError;
+
+typedef enum {
+  AMGW_LEG_ALEXA,
+  AMGW_LEG_BRIDGE,
+} AmgwLegRole;
+
+typedef enum {
+  AMGW_MEDIA_SENDRECV,
+  AMGW_MEDIA_SENDONLY,
+  AMGW_MEDIA_RECVONLY,
+  AMGW_MEDIA_INACTIVE,
+} AmgwMediaDirection;
+
+/* What a bridge leg dials.  Strings are borrowed for the duration of dial(). */
+typedef struct {
+  const char *protocol;     /* "SIP", "SIPS", "H323" */
+  const char *endpoint;     /* host, host:port, or a URI (JoinMeeting's meeting.endpoint) */
+  const char *meeting_id;   /* (nullable) */
+  const char *pin;          /* (nullable) secret: never logged */
+  const char *provider;     /* (nullable) for per-provider dial plans */
+  const char *callee;       /* (nullable) InitiateOutboundCall: the address Alexa called */
+} AmgwDialTarget;
+
+typedef enum {
+  AMGW_LEG_EVENT_RINGING,   /* bridge: the far end rings (180) */
+  AMGW_LEG_EVENT_PROGRESS,  /* bridge: early media (183 with SDP) */
+  AMGW_LEG_EVENT_ANSWERED,  /* bridge: answered (200 OK + ACK) */
+  AMGW_LEG_EVENT_MEDIA,     /* media is flowing (first packet in) */
+  AMGW_LEG_EVENT_DIRECTION, /* the peer changed direction (hold/resume): info.direction */
+  AMGW_LEG_EVENT_ENDED,     /* the peer hung up or the leg failed: info.result, info.message */
+} AmgwLegEventType;
+
+typedef struct {
+  AmgwMediaDirection direction;
+  AmgwResultCode result;    /* for ENDED */
+  const char *message;      /* (nullable) for ENDED: why, for logs and CallEnded */
+} AmgwLegEventInfo;
+
+typedef struct _AmgwLeg AmgwLeg;
+
+typedef void (*AmgwLegNotify) (AmgwLeg *leg, AmgwLegEventType type,
+    const AmgwLegEventInfo *info, gpointer user_data);
+
+/* Completion of an SDP operation; exactly one of @sdp and @error is set. */
+typedef void (*AmgwLegSdpCallback) (AmgwLeg *leg, const char *sdp,
+    const GError *error, gpointer user_data);
+
+typedef struct {
+  const char *kind;         /* "webrtc", "sip", "h323" — for logs and metrics */
+
+  /* Alexa leg: SDP offer/answer (the call carries them in CallSignaling).
+   * Callbacks may come later from the control loop, or before return. */
+  void (*create_offer) (AmgwLeg *leg, AmgwMediaDirection direction, gboolean ice_restart,
+      AmgwLegSdpCallback cb, gpointer user_data);
+  void (*create_answer) (AmgwLeg *leg, const char *remote_offer, AmgwMediaDirection direction,
+      AmgwLegSdpCallback cb, gpointer user_data);
+  gboolean (*apply_answer) (AmgwLeg *leg, const char *remote_answer, gboolean provisional,
+      GError **error);
+
+  /* Bridge leg: dial, then report RINGING / PROGRESS / ANSWERED / ENDED. */
+  gboolean (*dial) (AmgwLeg *leg, const AmgwDialTarget *target, GError **error);
+  /* Hold and resume toward the peer (re-INVITE with a direction). */
+  gboolean (*set_direction) (AmgwLeg *leg, AmgwMediaDirection direction, GError **error);
+
+  /* Both. */
+  void (*hangup) (AmgwLeg *leg, AmgwResultCode reason);
+  void (*finalize) (AmgwLeg *leg);
+} AmgwLegClass;
+
+/* The base every implementation embeds first. */
+struct _AmgwLeg {
+  const AmgwLegClass *klass;
+  AmgwLegRole role;
+  char *session_id;         /* for log lines: "[session] ..." */
+  char *protocol;
+  AmgwLegNotify notify;
+  gpointer notify_data;
+  gboolean hung_up;
+};
+
+/* A factory makes a leg of @protocol for @role; it calls amgw_leg_init() on
+ * the new leg.  @data is what was registered. */
+typedef AmgwLeg *(*AmgwLegFactory) (AmgwLegRole role, const char *protocol,
+    const char *session_id, gpointer data, GError **error);
+
+/* Registers the implementation of @protocol ("ALEXA" for the Alexa leg, or
+ * "SIP", "SIPS", "H323"); a later registration replaces an earlier one. */
+void amgw_leg_register (const char *protocol, AmgwLegFactory factory, gpointer data);
+void amgw_leg_unregister_all (void);
+gboolean amgw_leg_is_available (const char *protocol);
+
+/* (transfer full) */
+AmgwLeg *amgw_leg_create (AmgwLegRole role, const char *protocol, const char *session_id,
+    AmgwLegNotify notify, gpointer notify_data, GError **error);
+
+/* For implementations. */
+void amgw_leg_init (AmgwLeg *leg, const AmgwLegClass *klass, AmgwLegRole role,
+    const char *protocol, const char *session_id);
+void amgw_leg_emit (AmgwLeg *leg, AmgwLegEventType type, const AmgwLegEventInfo *info);
+
+/* Dispatchers: each fails cleanly (AMGW_LEG_ERROR_UNAVAILABLE) when the leg
+ * does not implement the operation. */
+void amgw_leg_create_offer (AmgwLeg *leg, AmgwMediaDirection direction, gboolean ice_restart,
+    AmgwLegSdpCallback cb, gpointer user_data);
+void amgw_leg_create_answer (AmgwLeg *leg, const char *remote_offer, AmgwMediaDirection direction,
+    AmgwLegSdpCallback cb, gpointer user_data);
+gboolean amgw_leg_apply_answer (AmgwLeg *leg, const char *remote_answer, gboolean provisional,
+    GError **error);
+gboolean amgw_leg_dial (AmgwLeg *leg, const AmgwDialTarget *target, GError **error);
+gboolean amgw_leg_set_direction (AmgwLeg *leg, AmgwMediaDirection direction, GError **error);
+/* Idempotent. */
+void amgw_leg_hangup (AmgwLeg *leg, AmgwResultCode reason);
+/* Hangs up if needed, then releases.  NULL-safe. */
+void amgw_leg_free (AmgwLeg *leg);
+
+const char *amgw_media_direction_name (AmgwMediaDirection direction);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AmgwLeg, amgw_leg_free)
+
+G_END_DECLS

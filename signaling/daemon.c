@@ -1,0 +1,297 @@
+/* amgw — the daemon: options, configuration, wiring, main loop, signals. */
+#include "amgw/daemon.h"
+#include "amgw/alexa-client.h"
+#include "amgw/call.h"
+#include "amgw/config.h"
+#include "amgw/debug.h"
+#include "amgw/directory.h"
+#include "amgw/http-api.h"
+#include "amgw/http-client.h"
+#include "amgw/lwa.h"
+#include "amgw/store.h"
+
+#include <glib-unix.h>
+#include <glib/gstdio.h>
+#include <curl/curl.h>
+#include <sqlite3.h>
+#include <libsoup/soup.h>
+#include <stdio.h>
+#include <string.h>
+
+#define GST_CAT_DEFAULT amgw_daemon_debug
+
+/* How long a stop waits for the last CallEnded requests to reach Alexa. */
+#define AMGW_STOP_FLUSH_MS 5000
+
+typedef struct {
+  GMainLoop *loop;
+  AmgwDirectory *directory;
+  int signal;
+} Daemon;
+
+static gboolean
+on_stop_signal (gpointer user_data)
+{
+  Daemon *d = user_data;
+
+  GST_INFO ("stop requested; ending calls");
+  g_print ("amgw: stopping\n");
+  g_main_loop_quit (d->loop);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_hup (gpointer user_data)
+{
+  Daemon *d = user_data;
+  g_autoptr (GPtrArray) problems = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GError) error = NULL;
+
+  if (d->directory && !amgw_directory_reload (d->directory, problems, &error)) {
+    GST_WARNING ("meeting directory not reloaded: %s", error->message);
+    for (guint i = 0; i < problems->len; i++)
+      GST_WARNING ("%s", (char *) problems->pdata[i]);
+  } else {
+    GST_INFO ("meeting directory reloaded (%u meetings)",
+        d->directory ? amgw_directory_size (d->directory) : 0);
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+/* The forwarding secret from the configuration, or else the one kept in the
+ * state folder (made on first start, mode 0600) so that the embedded default
+ * configuration is never open to anyone who can reach the port. */
+static char *
+forwarding_secret (const AmgwConfig *cfg, GError **error)
+{
+  g_autofree char *path = NULL;
+  g_autofree char *text = NULL;
+  guint8 raw[24];
+
+  if (cfg->forwarding_secret)
+    return g_strdup (cfg->forwarding_secret);
+
+  path = g_build_filename (cfg->state_dir, "forwarding-secret", NULL);
+  if (g_file_get_contents (path, &text, NULL, NULL)) {
+    g_strstrip (text);
+    if (strlen (text) >= 16)
+      return g_steal_pointer (&text);
+  }
+  for (guint i = 0; i < sizeof raw; i += 4) {
+    guint32 r = g_random_int ();
+    memcpy (raw + i, &r, 4);
+  }
+  g_free (text);
+  text = g_base64_encode (raw, sizeof raw);
+  for (char *p = text; *p; p++)
+    if (*p == '+') *p = '-'; else if (*p == '/') *p = '_';
+  if (g_mkdir_with_parents (cfg->state_dir, 0700) != 0 ||
+      !g_file_set_contents_full (path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, error))
+    return NULL;
+  g_print ("amgw: no [gateway] forwarding-secret configured; made one in %s\n", path);
+  return g_steal_pointer (&text);
+}
+
+static int
+check_config (const char *path)
+{
+  g_autoptr (GPtrArray) problems = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (AmgwConfig) cfg = amgw_config_load_file (path, problems, &error);
+
+  for (guint i = 0; i < problems->len; i++)
+    g_printerr ("%s\n", (char *) problems->pdata[i]);
+  if (cfg == NULL) {
+    if (problems->len == 0)
+      g_printerr ("%s: %s\n", path, error->message);
+    return 1;
+  }
+  if (cfg->meetings_directory) {
+    g_autoptr (GPtrArray) dprob = g_ptr_array_new_with_free_func (g_free);
+    AmgwDirectory *dir = amgw_directory_new (cfg->meetings_directory);
+    gboolean ok = amgw_directory_reload (dir, dprob, &error);
+
+    for (guint i = 0; i < dprob->len; i++)
+      g_printerr ("%s\n", (char *) dprob->pdata[i]);
+    if (!ok && dprob->len == 0)
+      g_printerr ("%s: %s\n", cfg->meetings_directory, error->message);
+    amgw_directory_free (dir);
+    if (!ok)
+      return 1;
+  }
+  g_print ("%s: OK (%u room%s)\n", path, cfg->rooms->len, cfg->rooms->len == 1 ? "" : "s");
+  return 0;
+}
+
+static void
+print_version (void)
+{
+  curl_version_info_data *cv = curl_version_info (CURLVERSION_NOW);
+  g_autofree char *gst = gst_version_string ();
+
+  g_print ("amgw %s\n", AMGW_VERSION);
+  g_print ("  GLib %u.%u.%u, %s, libsoup %u.%u.%u, libcurl %s, SQLite %s\n",
+      glib_major_version, glib_minor_version, glib_micro_version, gst,
+      soup_get_major_version (), soup_get_minor_version (), soup_get_micro_version (),
+      cv->version, sqlite3_libversion ());
+}
+
+static gboolean
+flush_done (gpointer user_data)
+{
+  return amgw_alexa_client_pending (user_data) == 0;
+}
+
+int
+amgw_daemon_main (int argc, char **argv)
+{
+  g_autofree char *config_path = NULL;
+  g_autofree char *check_path = NULL;
+  gboolean version = FALSE;
+  GOptionEntry entries[] = {
+    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
+      "Run with the configuration in FILE (default: the embedded configuration)", "FILE" },
+    { "check-config", 0, 0, G_OPTION_ARG_FILENAME, &check_path,
+      "Check FILE, print every problem with its line and key, and exit", "FILE" },
+    { "version", 'V', 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) ctx = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) problems = NULL;
+  g_autoptr (AmgwConfig) cfg = NULL;
+  g_autofree char *secret = NULL;
+  AmgwStore *store = NULL;
+  AmgwHttpClient *http = NULL;
+  AmgwLwa *lwa = NULL;
+  AmgwAlexaClient *alexa = NULL;
+  AmgwGateway *gw = NULL;
+  AmgwHttpApi *api = NULL;
+  Daemon d = { 0, };
+  guint sig_int = 0, sig_term = 0, sig_hup = 0;
+  int status = 1;
+
+  ctx = g_option_context_new ("- the Alexa meeting gateway");
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_option_context_set_description (ctx,
+      "Debug log: GST_DEBUG=amgw*:5 (one category per module: amgw-http, amgw-alexa, amgw-lwa,\n"
+      "amgw-call, amgw-store, ...). Every line about a call starts with [sessionId].\n");
+  if (!g_option_context_parse (ctx, &argc, &argv, &error)) {
+    g_printerr ("amgw: %s\n", error->message);
+    return 2;
+  }
+  amgw_debug_init ();
+
+  if (version) {
+    print_version ();
+    return 0;
+  }
+  if (check_path)
+    return check_config (check_path);
+
+  problems = g_ptr_array_new_with_free_func (g_free);
+  if (config_path)
+    cfg = amgw_config_load_file (config_path, problems, &error);
+  else
+    cfg = amgw_config_new_default ();
+  if (cfg == NULL) {
+    for (guint i = 0; i < problems->len; i++)
+      g_printerr ("%s\n", (char *) problems->pdata[i]);
+    if (problems->len == 0)
+      g_printerr ("amgw: %s\n", error->message);
+    return 1;
+  }
+
+  secret = forwarding_secret (cfg, &error);
+  if (secret == NULL)
+    goto no_secret;
+  store = amgw_store_open (cfg->state_dir, &error);
+  if (store == NULL)
+    goto no_store;
+  if (cfg->meetings_directory) {
+    d.directory = amgw_directory_new (cfg->meetings_directory);
+    g_clear_pointer (&problems, g_ptr_array_unref);
+    problems = g_ptr_array_new_with_free_func (g_free);
+    if (!amgw_directory_reload (d.directory, problems, &error)) {
+      for (guint i = 0; i < problems->len; i++)
+        g_printerr ("%s\n", (char *) problems->pdata[i]);
+      g_printerr ("amgw: meeting directory: %s\n", error->message);
+      g_clear_error (&error);
+    }
+  } else {
+    d.directory = amgw_directory_new (NULL);
+  }
+
+  http = amgw_http_client_new (NULL, cfg->request_timeout_ms);
+  lwa = amgw_lwa_new (http, store, cfg->lwa_url, cfg->client_id, cfg->client_secret,
+      cfg->refresh_token);
+  alexa = amgw_alexa_client_new (http, lwa, cfg->api_url, cfg->max_retries);
+  gw = amgw_gateway_new (cfg, store, alexa, lwa, d.directory);
+  api = amgw_http_api_new (gw, secret);
+  if (!amgw_http_api_listen (api, cfg->listen_host, cfg->listen_port, &error))
+    goto no_listen;
+
+  g_print ("amgw %s: HTTP API on http://%s%s%s:%u (configuration: %s, state: %s)\n", AMGW_VERSION,
+      strchr (cfg->listen_host, ':') ? "[" : "", cfg->listen_host,
+      strchr (cfg->listen_host, ':') ? "]" : "", amgw_http_api_get_port (api), cfg->source,
+      amgw_store_get_path (store));
+  GST_INFO ("amgw %s started; %u room(s); Alexa link: %s", AMGW_VERSION, cfg->rooms->len,
+      amgw_lwa_state_name (amgw_lwa_get_state (lwa)));
+
+  d.loop = g_main_loop_new (NULL, FALSE);
+  sig_int = g_unix_signal_add (SIGINT, on_stop_signal, &d);
+  sig_term = g_unix_signal_add (SIGTERM, on_stop_signal, &d);
+  sig_hup = g_unix_signal_add (SIGHUP, on_hup, &d);
+
+  amgw_gateway_recover (gw);
+  g_main_loop_run (d.loop);
+
+  /* Stop: no new calls, end the active ones, give their CallEnded a few
+   * seconds to reach Alexa. */
+  amgw_gateway_set_accepting (gw, FALSE);
+  amgw_gateway_end_all (gw, AMGW_RESULT_INTERNAL_ERROR, "the gateway is shutting down");
+  {
+    gint64 deadline = g_get_monotonic_time () + AMGW_STOP_FLUSH_MS * 1000;
+    while (!flush_done (alexa) && g_get_monotonic_time () < deadline)
+      g_main_context_iteration (NULL, TRUE);
+    if (!flush_done (alexa))
+      GST_WARNING ("%u request(s) to Alexa were still pending at exit",
+          amgw_alexa_client_pending (alexa));
+  }
+  /* Let deferred frees run. */
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  status = 0;
+  g_source_remove (sig_int);
+  g_source_remove (sig_term);
+  g_source_remove (sig_hup);
+  g_main_loop_unref (d.loop);
+  goto out;
+
+  /* ERRORS */
+no_secret:
+  g_printerr ("amgw: cannot make a forwarding secret in %s: %s\n", cfg->state_dir, error->message);
+  goto out;
+no_store:
+  g_printerr ("amgw: state store: %s\n", error->message);
+  goto out;
+no_listen:
+  g_printerr ("amgw: cannot listen on %s:%u: %s\n", cfg->listen_host, cfg->listen_port,
+      error->message);
+  goto out;
+
+out:
+  amgw_http_api_free (api);
+  amgw_gateway_free (gw);
+  if (alexa)
+    amgw_alexa_client_free (alexa);
+  if (lwa)
+    amgw_lwa_free (lwa);
+  if (http)
+    amgw_http_client_free (http);
+  if (d.directory)
+    amgw_directory_free (d.directory);
+  if (store)
+    amgw_store_close (store);
+  return status;
+}

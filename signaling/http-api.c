@@ -1,0 +1,497 @@
+/* amgw — the HTTP API on libsoup 3. */
+#include "amgw/http-api.h"
+#include "amgw/alexa-client.h"
+#include "amgw/debug.h"
+#include "amgw/directives.h"
+#include "amgw/lwa.h"
+#include "amgw/metrics.h"
+#include "amgw/util.h"
+
+#include <libsoup/soup.h>
+#include <string.h>
+
+#define GST_CAT_DEFAULT amgw_http_debug
+
+struct _AmgwHttpApi {
+  AmgwGateway *gw;
+  const char *secret;
+  SoupServer *server;
+  guint16 port;
+};
+
+/* ------------------------------------------------------------------------ */
+/* Answers */
+
+static void
+count (const char *route, guint status)
+{
+  char code[8];
+
+  g_snprintf (code, sizeof code, "%u", status);
+  amgw_metrics_add ("amgw_http_requests_total", 1, "route", route, "status", code, NULL);
+}
+
+static void
+reply (SoupServerMessage *msg, const char *route, guint status, const char *content_type,
+    char *body /* transfer full, nullable */)
+{
+  soup_server_message_set_status (msg, status, NULL);
+  if (body)
+    soup_server_message_set_response (msg, content_type, SOUP_MEMORY_TAKE, body, strlen (body));
+  count (route, status);
+}
+
+static void
+reply_json (SoupServerMessage *msg, const char *route, guint status, cJSON *json /* transfer full */)
+{
+  char *text = cJSON_PrintUnformatted (json);
+
+  cJSON_Delete (json);
+  reply (msg, route, status, "application/json", g_strdup (text));
+  cJSON_free (text);
+}
+
+static void
+reply_error (SoupServerMessage *msg, const char *route, guint status, const char *message)
+{
+  cJSON *o = cJSON_CreateObject ();
+
+  cJSON_AddStringToObject (o, "error", soup_status_get_phrase (status));
+  cJSON_AddStringToObject (o, "message", message);
+  GST_INFO ("%s %s -> %u: %s", soup_server_message_get_method (msg),
+      g_uri_get_path (soup_server_message_get_uri (msg)), status, message);
+  reply_json (msg, route, status, o);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Checks shared by the routes */
+
+static gboolean
+authorized (AmgwHttpApi *api, SoupServerMessage *msg)
+{
+  const char *auth = soup_message_headers_get_one (
+      soup_server_message_get_request_headers (msg), "Authorization");
+
+  if (auth == NULL || g_ascii_strncasecmp (auth, "Bearer ", 7) != 0)
+    return FALSE;
+  return amgw_secret_equal (auth + 7, api->secret);
+}
+
+static gboolean
+is_json (SoupServerMessage *msg)
+{
+  const char *ct = soup_message_headers_get_content_type (
+      soup_server_message_get_request_headers (msg), NULL);
+
+  return ct != NULL && g_ascii_strcasecmp (ct, "application/json") == 0;
+}
+
+/* A refused request's body is read and thrown away (so the answer can be
+ * sent on a connection in a known state), but only up to this much; past it
+ * the connection is dropped. */
+#define AMGW_MAX_DISCARD_BYTES (16 * 1024 * 1024)
+
+static void
+refuse_too_large (SoupServerMessage *msg)
+{
+  reply_error (msg, "too-large", SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
+      "the request body is larger than 256 KiB");
+}
+
+/* Runs once the headers are in, before the body is read: refuses what is
+ * too big, or not authorized, and stops buffering the body of what it
+ * refuses. */
+static void
+early_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
+    GHashTable *query, gpointer user_data)
+{
+  AmgwHttpApi *api = user_data;
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  goffset length = soup_message_headers_get_content_length (headers);
+
+  if (g_str_has_prefix (path, "/v1/") && !authorized (api, msg)) {
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+        "WWW-Authenticate", "Bearer");
+    reply_error (msg, "unauthorized", SOUP_STATUS_UNAUTHORIZED,
+        "a valid Authorization: Bearer <forwarding-secret> header is required");
+  } else if (length > AMGW_MAX_REQUEST_BYTES) {
+    refuse_too_large (msg);
+  } else {
+    return;
+  }
+  soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), FALSE);
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+      "Connection", "close");
+}
+
+/* Counts the body as it arrives (a chunked body has no length up front). */
+static void
+on_got_chunk (SoupServerMessage *msg, GBytes *chunk, gpointer user_data)
+{
+  gsize total = GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (msg), "amgw-read")) +
+      g_bytes_get_size (chunk);
+
+  g_object_set_data (G_OBJECT (msg), "amgw-read", GSIZE_TO_POINTER (total));
+  if (total > AMGW_MAX_REQUEST_BYTES && soup_server_message_get_status (msg) == SOUP_STATUS_NONE) {
+    refuse_too_large (msg);
+    soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), FALSE);
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+        "Connection", "close");
+  }
+  if (total > AMGW_MAX_DISCARD_BYTES) {
+    GSocket *sock = soup_server_message_get_socket (msg);
+    GST_WARNING ("a request body passed %u bytes; dropping the connection",
+        AMGW_MAX_DISCARD_BYTES);
+    if (sock)
+      g_socket_shutdown (sock, TRUE, TRUE, NULL);
+    g_signal_handlers_disconnect_by_func (msg, on_got_chunk, user_data);
+  }
+}
+
+static void
+on_request_started (SoupServer *server, SoupServerMessage *msg, gpointer user_data)
+{
+  g_signal_connect (msg, "got-chunk", G_CALLBACK (on_got_chunk), user_data);
+}
+
+/* ------------------------------------------------------------------------ */
+/* /v1/alexa/directives */
+
+typedef struct {
+  SoupServerMessage *msg;
+  gboolean paused;
+  gboolean answered;
+  gboolean finished;
+} Pending;
+
+static void
+pending_finished (SoupServerMessage *msg, gpointer user_data)
+{
+  Pending *p = user_data;
+  p->finished = TRUE;
+}
+
+static void
+directive_done (const char *response, gpointer user_data)
+{
+  Pending *p = user_data;
+
+  if (!p->finished) {
+    reply (p->msg, "directives", SOUP_STATUS_OK, "application/json", g_strdup (response));
+    if (p->paused)
+      soup_server_message_unpause (p->msg);
+  }
+  p->answered = TRUE;
+  if (p->paused) {
+    /* Asynchronous: the handler returned long ago; Pending is ours to free. */
+    g_signal_handlers_disconnect_by_func (p->msg, pending_finished, p);
+    g_object_unref (p->msg);
+    g_free (p);
+  }
+}
+
+static void
+handle_directives (AmgwHttpApi *api, SoupServerMessage *msg)
+{
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+  Pending *p;
+
+  if (strcmp (soup_server_message_get_method (msg), "POST") != 0) {
+    reply_error (msg, "directives", SOUP_STATUS_METHOD_NOT_ALLOWED, "use POST");
+    return;
+  }
+  if (!is_json (msg)) {
+    reply_error (msg, "directives", SOUP_STATUS_UNSUPPORTED_MEDIA_TYPE,
+        "the body must be application/json");
+    return;
+  }
+  p = g_new0 (Pending, 1);
+  p->msg = g_object_ref (msg);
+  g_signal_connect (msg, "finished", G_CALLBACK (pending_finished), p);
+  amgw_directive_handle (api->gw, body->data, body->length, directive_done, p);
+  if (p->answered) {
+    g_signal_handlers_disconnect_by_func (msg, pending_finished, p);
+    g_object_unref (p->msg);
+    g_free (p);
+    return;
+  }
+  p->paused = TRUE;
+  soup_server_message_pause (msg);
+}
+
+/* ------------------------------------------------------------------------ */
+/* /v1/alexa/events */
+
+static void
+handle_events (AmgwHttpApi *api, SoupServerMessage *msg)
+{
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (AmgwSignal) event = NULL;
+  g_autofree char *message = NULL;
+  guint status;
+  cJSON *o;
+
+  if (strcmp (soup_server_message_get_method (msg), "POST") != 0) {
+    reply_error (msg, "events", SOUP_STATUS_METHOD_NOT_ALLOWED, "use POST");
+    return;
+  }
+  if (!is_json (msg)) {
+    reply_error (msg, "events", SOUP_STATUS_UNSUPPORTED_MEDIA_TYPE,
+        "the body must be application/json");
+    return;
+  }
+  event = amgw_signal_parse_event (body->data, body->length, &error);
+  if (event == NULL) {
+    amgw_metrics_add ("amgw_events_total", 1, "type", "invalid", "status", "400", NULL);
+    reply_error (msg, "events", SOUP_STATUS_BAD_REQUEST, error->message);
+    return;
+  }
+  status = amgw_gateway_handle_event (api->gw, event, &message);
+  {
+    char code[8];
+    g_snprintf (code, sizeof code, "%u", status);
+    amgw_metrics_add ("amgw_events_total", 1, "type", amgw_signal_type_name (event->type),
+        "status", code, NULL);
+  }
+  if (status != SOUP_STATUS_OK) {
+    reply_error (msg, "events", status, message ? message : soup_status_get_phrase (status));
+    return;
+  }
+  /* A skill response envelope, as the seeds describe responses. */
+  o = cJSON_CreateObject ();
+  cJSON_AddStringToObject (o, "version", "1.0");
+  cJSON_AddObjectToObject (cJSON_AddObjectToObject (o, "response"), "sessionAttributes");
+  reply_json (msg, "events", SOUP_STATUS_OK, o);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Health, readiness, metrics */
+
+static void
+handle_healthz (AmgwHttpApi *api, SoupServerMessage *msg)
+{
+  cJSON *o = cJSON_CreateObject ();
+
+  cJSON_AddStringToObject (o, "status", "ok");
+  cJSON_AddStringToObject (o, "version", AMGW_VERSION);
+  reply_json (msg, "healthz", SOUP_STATUS_OK, o);
+}
+
+static void
+handle_readyz (AmgwHttpApi *api, SoupServerMessage *msg)
+{
+  cJSON *o = cJSON_CreateObject ();
+  guint calls = amgw_gateway_count_calls (api->gw);
+  guint max = amgw_gateway_get_config (api->gw)->max_calls;
+  guint status = SOUP_STATUS_OK;
+  const char *state = "ready";
+
+  if (!amgw_gateway_is_accepting (api->gw)) {
+    status = SOUP_STATUS_SERVICE_UNAVAILABLE;
+    state = "draining";
+  } else if (calls >= max) {
+    status = 429;  /* Too Many Requests (no constant in libsoup 3.2) */
+    state = "full";
+  }
+  cJSON_AddStringToObject (o, "status", state);
+  cJSON_AddNumberToObject (o, "calls", calls);
+  cJSON_AddNumberToObject (o, "max_calls", max);
+  cJSON_AddStringToObject (o, "alexa_link",
+      amgw_lwa_state_name (amgw_lwa_get_state (amgw_gateway_get_lwa (api->gw))));
+  reply_json (msg, "readyz", status, o);
+}
+
+static void
+handle_metrics (AmgwHttpApi *api, SoupServerMessage *msg)
+{
+  count ("metrics", SOUP_STATUS_OK);
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+  {
+    char *text = amgw_metrics_render ();
+    soup_server_message_set_response (msg, "text/plain; version=0.0.4; charset=utf-8",
+        SOUP_MEMORY_TAKE, text, strlen (text));
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Operators: /v1/calls, /v1/rooms/{room}/test-call */
+
+static void
+handle_calls (AmgwHttpApi *api, SoupServerMessage *msg, const char *path)
+{
+  const char *method = soup_server_message_get_method (msg);
+  const char *id = NULL;
+  AmgwCall *call;
+
+  if (strcmp (path, "/v1/calls") == 0 || strcmp (path, "/v1/calls/") == 0) {
+    cJSON *o;
+    if (strcmp (method, "GET") != 0) {
+      reply_error (msg, "calls", SOUP_STATUS_METHOD_NOT_ALLOWED, "use GET");
+      return;
+    }
+    o = cJSON_CreateObject ();
+    cJSON_AddItemToObject (o, "calls", amgw_gateway_calls_to_json (api->gw));
+    reply_json (msg, "calls", SOUP_STATUS_OK, o);
+    return;
+  }
+
+  id = path + strlen ("/v1/calls/");
+  if (strchr (id, '/') != NULL || strlen (id) > AMGW_MAX_SESSION_ID_LEN) {
+    reply_error (msg, "calls", SOUP_STATUS_NOT_FOUND, "no such call");
+    return;
+  }
+  call = amgw_gateway_find_call (api->gw, id);
+
+  if (strcmp (method, "GET") == 0) {
+    g_autoptr (GError) error = NULL;
+    g_autoptr (AmgwCallRecord) rec = NULL;
+
+    if (call) {
+      reply_json (msg, "calls", SOUP_STATUS_OK, amgw_call_to_json (call));
+      return;
+    }
+    rec = amgw_store_get_call_record (amgw_gateway_get_store (api->gw), id, &error);
+    if (rec) {
+      reply_json (msg, "calls", SOUP_STATUS_OK, amgw_call_record_to_json (rec));
+      return;
+    }
+    if (error)
+      reply_error (msg, "calls", SOUP_STATUS_INTERNAL_SERVER_ERROR, error->message);
+    else
+      reply_error (msg, "calls", SOUP_STATUS_NOT_FOUND, "no such call");
+    return;
+  }
+  if (strcmp (method, "DELETE") == 0) {
+    if (call == NULL) {
+      reply_error (msg, "calls", SOUP_STATUS_NOT_FOUND, "no such active call");
+      return;
+    }
+    GST_INFO ("[%s] hang-up requested through the API", id);
+    amgw_call_hangup (call, AMGW_RESULT_SUCCESS, "ended by an operator");
+    {
+      cJSON *o = cJSON_CreateObject ();
+      cJSON_AddStringToObject (o, "id", id);
+      cJSON_AddStringToObject (o, "state", "ended");
+      reply_json (msg, "calls", SOUP_STATUS_OK, o);
+    }
+    return;
+  }
+  reply_error (msg, "calls", SOUP_STATUS_METHOD_NOT_ALLOWED, "use GET or DELETE");
+}
+
+static void
+handle_rooms (AmgwHttpApi *api, SoupServerMessage *msg, const char *path)
+{
+  g_auto (GStrv) parts = g_strsplit (path, "/", 0);
+  /* "", "v1", "rooms", NAME, "test-call" */
+  if (g_strv_length (parts) != 5 || strcmp (parts[4], "test-call") != 0) {
+    reply_error (msg, "rooms", SOUP_STATUS_NOT_FOUND, "no such route");
+    return;
+  }
+  if (strcmp (soup_server_message_get_method (msg), "POST") != 0) {
+    reply_error (msg, "rooms", SOUP_STATUS_METHOD_NOT_ALLOWED, "use POST");
+    return;
+  }
+  if (amgw_config_find_room_by_name (amgw_gateway_get_config (api->gw), parts[3]) == NULL) {
+    reply_error (msg, "rooms", SOUP_STATUS_NOT_FOUND, "no such room");
+    return;
+  }
+  reply_error (msg, "rooms", SOUP_STATUS_NOT_IMPLEMENTED,
+      "the audio test call needs the WebRTC leg, which this build of amgw does not have yet");
+}
+
+/* ------------------------------------------------------------------------ */
+
+static void
+handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
+    gpointer user_data)
+{
+  AmgwHttpApi *api = user_data;
+
+  /* The early handler may have answered already (401, 413). */
+  if (soup_server_message_get_status (msg) != 0 &&
+      soup_server_message_get_status (msg) != SOUP_STATUS_NONE)
+    return;
+
+  if (strcmp (path, "/v1/alexa/directives") == 0)
+    handle_directives (api, msg);
+  else if (strcmp (path, "/v1/alexa/events") == 0)
+    handle_events (api, msg);
+  else if (strcmp (path, "/healthz") == 0)
+    handle_healthz (api, msg);
+  else if (strcmp (path, "/readyz") == 0)
+    handle_readyz (api, msg);
+  else if (strcmp (path, "/metrics") == 0)
+    handle_metrics (api, msg);
+  else if (g_str_has_prefix (path, "/v1/calls"))
+    handle_calls (api, msg, path);
+  else if (g_str_has_prefix (path, "/v1/rooms/"))
+    handle_rooms (api, msg, path);
+  else
+    reply_error (msg, "other", SOUP_STATUS_NOT_FOUND, "no such route");
+}
+
+AmgwHttpApi *
+amgw_http_api_new (AmgwGateway *gw, const char *forwarding_secret)
+{
+  AmgwHttpApi *api = g_new0 (AmgwHttpApi, 1);
+
+  api->gw = gw;
+  api->secret = forwarding_secret;
+  api->server = soup_server_new ("server-header", "amgw/" AMGW_VERSION " ", NULL);
+  soup_server_add_early_handler (api->server, NULL, early_handler, api, NULL);
+  soup_server_add_handler (api->server, NULL, handler, api, NULL);
+  g_signal_connect (api->server, "request-started", G_CALLBACK (on_request_started), api);
+  amgw_metrics_describe ("amgw_http_requests_total", AMGW_METRIC_COUNTER,
+      "HTTP API requests by route and status.");
+  amgw_metrics_describe ("amgw_directives_total", AMGW_METRIC_COUNTER,
+      "Alexa directives by name and outcome (ok, or the ErrorResponse type).");
+  amgw_metrics_describe ("amgw_events_total", AMGW_METRIC_COUNTER,
+      "Alexa CallSignaling events received, by type and HTTP status.");
+  return api;
+}
+
+gboolean
+amgw_http_api_listen (AmgwHttpApi *api, const char *host, guint16 port, GError **error)
+{
+  g_autoptr (GInetAddress) addr = g_inet_address_new_from_string (host);
+  g_autoptr (GSocketAddress) sa = NULL;
+  GSList *uris;
+
+  if (addr == NULL) {
+    if (g_ascii_strcasecmp (host, "localhost") == 0)
+      addr = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+    else {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+          "listen: %s is not an IP address", host);
+      return FALSE;
+    }
+  }
+  sa = g_inet_socket_address_new (addr, port);
+  if (!soup_server_listen (api->server, sa, 0, error))
+    return FALSE;
+  uris = soup_server_get_uris (api->server);
+  if (uris) {
+    api->port = g_uri_get_port (uris->data);
+    g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  }
+  GST_INFO ("HTTP API on %s:%u", host, api->port);
+  return TRUE;
+}
+
+guint16
+amgw_http_api_get_port (AmgwHttpApi *api)
+{
+  return api->port;
+}
+
+void
+amgw_http_api_free (AmgwHttpApi *api)
+{
+  if (api == NULL)
+    return;
+  soup_server_disconnect (api->server);
+  g_object_unref (api->server);
+  g_free (api);
+}
