@@ -240,6 +240,22 @@ fx_join_and_accept (Fx *fx, const char *endpoint)
   return sid;
 }
 
+/* Waits for a request of @type that the fake accepted (200): earlier ones
+ * may have been answered 401 or 429 and retried. */
+static inline FakeCloudRequest *
+fx_wait_accepted (Fx *fx, const char *type, const char *sid)
+{
+  gint64 end = g_get_monotonic_time () + WAIT_MS * 1000;
+  FakeCloudRequest *req;
+
+  while (g_get_monotonic_time () < end) {
+    req = fake_cloud_wait_signal (fx->fc, type, sid, 500);
+    if (req && req->status == 200)
+      return req;
+  }
+  return NULL;
+}
+
 static inline gboolean
 log_contains (Fx *fx, const char *needle)
 {

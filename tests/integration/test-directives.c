@@ -283,7 +283,7 @@ test_accept_grant (void)
   cJSON_Delete (a);
 
   g_assert_cmpuint (amgw_test_http ("GET", url, NULL, NULL, NULL, 0, &readyz), ==, 200);
-  g_assert_nonnull (strstr (readyz, "\"alexa_link\":\"linked\""));
+  g_assert_nonnull (strstr (readyz, "\"alexa_link\":\"LINKED\""));
 
   /* Linked now: the meeting goes through with the granted token. */
   sid = fx_join (fx, "bridge.test");

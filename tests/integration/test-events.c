@@ -234,8 +234,22 @@ test_token_refresh_and_retry (void)
     g_autofree char *upd = g_strdup_printf ("{\"renegotiationType\": \"CALL_UPDATE\", %s", offer + 1);
     g_assert_cmpuint (fx_event (fx, "CallUpdate", sid, upd, NULL), ==, 200);
   }
-  g_assert_nonnull (fake_cloud_wait_signal (fx->fc, "CallUpdateResponse", sid, WAIT_MS));
+  g_assert_nonnull (fx_wait_accepted (fx, "CallUpdateResponse", sid));
   g_assert_cmpuint (fake_cloud_refresh_count (fx->fc), ==, refreshes + 1);
+  /* 401 once (refresh, retry), 429 once (back off 1 s), then 200. */
+  {
+    g_autoptr (GPtrArray) all = fake_cloud_signaling_requests (fx->fc);
+    guint n401 = 0, n429 = 0;
+    for (guint i = 0; i < all->len; i++) {
+      FakeCloudRequest *r = all->pdata[i];
+      if (g_strcmp0 (r->type, "CallUpdateResponse") != 0)
+        continue;
+      n401 += r->status == 401;
+      n429 += r->status == 429;
+    }
+    g_assert_cmpuint (n401, ==, 1);
+    g_assert_cmpuint (n429, ==, 1);
+  }
   fx_free (fx);
 }
 
