@@ -37,6 +37,7 @@ typedef struct {
 /* Starts the fake on 127.0.0.1, on a free port. (transfer full) */
 FakeCloud *fake_cloud_new (void);
 void fake_cloud_free (FakeCloud *fc);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (FakeCloud, fake_cloud_free)
 
 /* "http://127.0.0.1:PORT" — the [alexa] api-url. (transfer none) */
 const char *fake_cloud_api_url (FakeCloud *fc);

@@ -33,6 +33,7 @@ const char *amgw_test_daemon_state_dir (AmgwTestDaemon *d);
 /* The daemon's log so far. (transfer full) */
 char *amgw_test_daemon_log (AmgwTestDaemon *d);
 gboolean amgw_test_daemon_is_running (AmgwTestDaemon *d);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AmgwTestDaemon, amgw_test_daemon_free)
 
 /* A synchronous HTTP request (own context; safe while a FakeCloud runs).
  * @bearer NULL = no Authorization header; @content_type NULL = application/json
@@ -40,6 +41,9 @@ gboolean amgw_test_daemon_is_running (AmgwTestDaemon *d);
  * @response_body (transfer full, nullable). */
 guint amgw_test_http (const char *method, const char *url, const char *bearer,
     const char *content_type, const char *body, gsize body_len, char **response_body);
+
+/* The correlationToken every amgw_test_directive() carries. */
+#define AMGW_TEST_CORRELATION_TOKEN "amgw-test-correlation-token"
 
 /* A directive envelope exactly as WIRE.md section 3 shows it.  @payload is
  * JSON text ("{}" when NULL); @token is the scope token.  (transfer full) */
