@@ -94,6 +94,16 @@ fx_start (const FxOptions *opt)
 static inline void
 fx_free (Fx *fx)
 {
+  /* Every test ends with a clean stop: SIGTERM, exit 0 (under valgrind with
+   * --error-exitcode, also: nothing leaked). */
+  if (!g_test_failed () && amgw_test_daemon_is_running (fx->d)) {
+    int rc = amgw_test_daemon_stop (fx->d);
+    if (rc != 0) {
+      g_autofree char *log = amgw_test_daemon_log (fx->d);
+      g_printerr ("---- amgw log ----\n%s\n------------------\n", log);
+      g_error ("amgw exited with status %d after SIGTERM", rc);
+    }
+  }
   if (g_test_failed ()) {
     g_autofree char *log = amgw_test_daemon_log (fx->d);
     g_printerr ("---- amgw log ----\n%s\n------------------\n", log);

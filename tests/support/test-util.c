@@ -257,11 +257,26 @@ child_setup (gpointer data)
 static gboolean
 daemon_spawn (AmgwTestDaemon *d, GError **error)
 {
-  const char *argv[] = { d->binary, "--config", d->config_path, NULL };
+  const char *own_argv[] = { d->binary, "--config", d->config_path, NULL };
+  const char *wrapper = g_getenv ("AMGW_TEST_DAEMON_WRAPPER");
+  g_auto (GStrv) wrap_argv = NULL;
+  g_autoptr (GPtrArray) args = g_ptr_array_new ();
+  const char *const *argv;
   g_auto (GStrv) envp = NULL;
   g_autofree char *marker = NULL;
   int log_fd;
   gboolean ok;
+
+  /* AMGW_TEST_DAEMON_WRAPPER="valgrind --error-exitcode=99 ..." runs the
+   * daemon under a tool; the tests' clean stop then checks its verdict. */
+  if (wrapper && *wrapper && !g_shell_parse_argv (wrapper, NULL, &wrap_argv, error))
+    return FALSE;
+  for (guint i = 0; wrap_argv && wrap_argv[i]; i++)
+    g_ptr_array_add (args, wrap_argv[i]);
+  for (guint i = 0; own_argv[i]; i++)
+    g_ptr_array_add (args, (gpointer) own_argv[i]);
+  g_ptr_array_add (args, NULL);
+  argv = (const char *const *) args->pdata;
 
   log_fd = open (d->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log_fd < 0) {
@@ -282,7 +297,7 @@ daemon_spawn (AmgwTestDaemon *d, GError **error)
   envp = g_environ_setenv (envp, "GST_DEBUG", "amgw*:6", FALSE);
 
   ok = g_spawn_async_with_pipes_and_fds (d->tmp_dir, argv, (const char *const *) envp,
-      G_SPAWN_DO_NOT_REAP_CHILD, child_setup, NULL, -1, log_fd, log_fd, NULL, NULL, 0,
+      G_SPAWN_DO_NOT_REAP_CHILD | (wrap_argv ? G_SPAWN_SEARCH_PATH : 0), child_setup, NULL, -1, log_fd, log_fd, NULL, NULL, 0,
       &d->pid, NULL, NULL, NULL, error);
   close (log_fd);
   if (!ok)
