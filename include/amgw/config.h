@@ -115,6 +115,78 @@ const AmgwRoom *amgw_config_find_room_by_name (const AmgwConfig *config, const c
 const char *amgw_address_type_to_string (AmgwAddressType type);
 gboolean amgw_address_type_from_string (const char *s, AmgwAddressType *out);
 
+const char *amgw_dtmf_mode_to_string (AmgwDtmfMode mode);
+gboolean amgw_dtmf_mode_from_string (const char *s, AmgwDtmfMode *out);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AmgwConfig, amgw_config_free)
+
+/* ---- Checked key files: shared by every INI format of amgw (this file and
+ * the meeting directory, directory.h) ----
+ *
+ * GKeyFile gives no line numbers and silently keeps one of two duplicate keys
+ * or merges duplicate groups.  AmgwIniCheck scans the text itself first: it
+ * drops a UTF-8 BOM, accepts LF and CRLF line ends, maps every (group, key) to
+ * its line, and records a problem for each line that is not UTF-8, is not a
+ * "[group]" header, a "key = value" pair or a "#" comment, for keys before
+ * the first group, and for duplicate groups and keys.  Lines with a problem
+ * are left out of the GKeyFile it then builds, so the remaining lines can be
+ * checked too: one run reports every problem.
+ *
+ * Problems read "NAME:LINE: [group] key: message" ("NAME:LINE: [group]:
+ * message" for a whole group, LINE 0 for the whole file).  No problem the
+ * checker itself writes contains a value, so secrets never reach one; callers
+ * must keep it so.
+ */
+#define AMGW_INI_MAX_PROBLEMS 200     /* beyond this, one "N more problems" line */
+#define AMGW_INI_MAX_VALUE_CHARS 4096 /* a longer value is a problem */
+
+typedef struct _AmgwIniCheck AmgwIniCheck;
+
+/* @name stands for the file in problems.  (transfer full) */
+AmgwIniCheck *amgw_ini_check_new (const char *name);
+void amgw_ini_check_free (AmgwIniCheck *check);
+
+/* Scans @data (@len bytes, no NUL needed).  The caller checks its own size
+ * ceiling first.  Call once. */
+void amgw_ini_check_scan (AmgwIniCheck *check, const char *data, gsize len);
+
+/* The groups in file order, each once.  (transfer full) */
+char **amgw_ini_check_get_groups (AmgwIniCheck *check);
+/* The keys of @group in file order, each once.  (transfer full) */
+char **amgw_ini_check_get_keys (AmgwIniCheck *check, const char *group);
+/* The line of @key in @group (its first occurrence); of the group header when
+ * @key is NULL or absent; 0 when the group is absent. */
+guint amgw_ini_check_get_line (AmgwIniCheck *check, const char *group, const char *key);
+/* TRUE when @key appears in @group. */
+gboolean amgw_ini_check_has_key (AmgwIniCheck *check, const char *group, const char *key);
+
+/* The unescaped value of @key, or NULL when it is absent or empty.  A value
+ * with a bad escape sequence, a control character or more than
+ * AMGW_INI_MAX_VALUE_CHARS characters is a problem (that names neither the
+ * value nor its content) and gives NULL too.  (transfer full) (nullable) */
+char *amgw_ini_check_get_string (AmgwIniCheck *check, const char *group, const char *key);
+
+/* Records a problem at the line of (@group, @key): see amgw_ini_check_get_line.
+ * @group and @key may be NULL.  Never put a secret into @format's arguments. */
+void amgw_ini_check_problem (AmgwIniCheck *check, const char *group, const char *key,
+    const char *format, ...) G_GNUC_PRINTF (4, 5);
+guint amgw_ini_check_n_problems (AmgwIniCheck *check);
+
+/* Reads at most @max_bytes + 1 bytes of the regular file @path, so that a
+ * huge file costs no more than that (FIFOs and devices are refused).  Sets
+ * *@too_big and returns TRUE when the file has more than @max_bytes (then
+ * *@data is NULL).  FALSE with a G_FILE_ERROR when it cannot be read.
+ * *@data is NUL-terminated.  (transfer full) */
+gboolean amgw_ini_read_file (const char *path, gsize max_bytes, char **data, gsize *len,
+    gboolean *too_big, GError **error);
+
+/* Appends every problem, sorted by line, to @problems (as strings, transfer
+ * full: make the array with g_free as its free function) when non-NULL.
+ * Returns TRUE when there was none; otherwise sets @error in @domain with
+ * @code and a message that quotes the first problem. */
+gboolean amgw_ini_check_finish (AmgwIniCheck *check, GPtrArray *problems, GQuark domain,
+    gint code, GError **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AmgwIniCheck, amgw_ini_check_free)
 
 G_END_DECLS
