@@ -51,6 +51,10 @@ struct _AmgwCall {
 
   char *local_answer;       /* FROM_ALEXA: amgw's SDP answer to the offer */
   AmgwRenegotiation reneg_type;
+  /* A direction change from the bridge waiting for the current
+   * renegotiation to finish (one at a time). */
+  gboolean reneg_pending;
+  AmgwMediaDirection pending_direction;
   gboolean alexa_knows;     /* Alexa has heard of this session */
   gboolean bridge_answered;
   gboolean bridge_ringing;
@@ -351,6 +355,57 @@ static void
 alexa_answer_ready (AmgwLeg *leg, const char *sdp, const GError *error, gpointer user_data);
 
 static void
+update_offer_ready (AmgwLeg *leg, const char *sdp, const GError *error, gpointer user_data)
+{
+  AmgwCall *call = user_data;
+
+  if (call->ended)
+    return;
+  if (sdp == NULL) {
+    call_end (call, END_BY_GATEWAY, AMGW_RESULT_INTERNAL_ERROR, error->message);
+    return;
+  }
+  /* The machine moved to LOCAL_OFFER when the offer was asked for. */
+  {
+    AmgwSignal *sig = amgw_signal_new (AMGW_SIGNAL_CALL_UPDATE, call->session_id);
+    sig->sdp_type = AMGW_SDP_OFFER;
+    sig->sdp = g_strdup (sdp);
+    sig->renegotiation = call->reneg_type;
+    send_signal (call, sig);
+  }
+}
+
+/* The bridge put the call on hold or resumed it: re-offer to Alexa with the
+ * same direction (CallUpdate CALL_HOLD / CALL_RESUME), one at a time. */
+static void
+renegotiate_toward_alexa (AmgwCall *call, AmgwMediaDirection direction)
+{
+  if (!amgw_callsm_is_answered (&call->sm))
+    return;
+  if (amgw_callsm_on_send (&call->sm, AMGW_SIGNAL_CALL_UPDATE) != AMGW_SM_ACCEPT) {
+    GST_INFO ("[%s] a renegotiation is under way; the %s from the bridge follows it",
+        call->session_id, amgw_media_direction_name (direction));
+    call->reneg_pending = TRUE;
+    call->pending_direction = direction;
+    return;
+  }
+  call->reneg_pending = FALSE;
+  call->reneg_type = direction == AMGW_MEDIA_SENDRECV ? AMGW_RENEGOTIATION_CALL_RESUME
+                                                      : AMGW_RENEGOTIATION_CALL_HOLD;
+  GST_INFO ("[%s] re-offering to Alexa: %s (%s)", call->session_id,
+      amgw_renegotiation_name (call->reneg_type), amgw_media_direction_name (direction));
+  amgw_leg_create_offer (call->alexa_leg, direction, FALSE, update_offer_ready, call);
+}
+
+/* After a renegotiation completes: run the one that waited. */
+static void
+reneg_finished (AmgwCall *call)
+{
+  if (call->reneg_pending && call->sm.reneg == AMGW_RENEG_IDLE)
+    renegotiate_toward_alexa (call, call->pending_direction);
+}
+
+static void
 on_bridge_event (AmgwLeg *leg, AmgwLegEventType type, const AmgwLegEventInfo *info,
     gpointer user_data)
 {
@@ -388,6 +443,7 @@ on_bridge_event (AmgwLeg *leg, AmgwLegEventType type, const AmgwLegEventInfo *in
     case AMGW_LEG_EVENT_DIRECTION:
       GST_INFO ("[%s] the bridge changed direction to %s", call->session_id,
           amgw_media_direction_name (info->direction));
+      renegotiate_toward_alexa (call, info->direction);
       break;
     case AMGW_LEG_EVENT_ENDED:
       call_end (call, END_BY_BRIDGE, info->result,
@@ -804,7 +860,9 @@ amgw_gateway_handle_event (AmgwGateway *gw, const AmgwSignal *event, char **mess
     case AMGW_SIGNAL_CALL_RINGING_ACK:
     case AMGW_SIGNAL_CALL_IN_PROGRESS_ACK:
     case AMGW_SIGNAL_CALL_ACCEPTED_ACK:
+      break;
     case AMGW_SIGNAL_CALL_UPDATE_ACK:
+      reneg_finished (call);
       break;
     case AMGW_SIGNAL_CALL_UPDATE:
       call->reneg_type = event->renegotiation;
@@ -825,6 +883,7 @@ amgw_gateway_handle_event (AmgwGateway *gw, const AmgwSignal *event, char **mess
         return 400;
       }
       send_simple (call, AMGW_SIGNAL_CALL_UPDATE_ACK);
+      reneg_finished (call);
       break;
     case AMGW_SIGNAL_CALL_ENDED:
       call_end (call, END_BY_ALEXA,

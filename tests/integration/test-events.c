@@ -253,12 +253,67 @@ test_token_refresh_and_retry (void)
   fx_free (fx);
 }
 
+/* The bridge rings with early media: CallInProgress carries amgw's
+ * provisional answer before CallAccepted. */
+static void
+test_outbound_early_media (void)
+{
+  Fx *fx = fx_start (NULL);
+  g_autofree char *extra = outbound_extra ("sip:early@bridge.test");
+  FakeCloudRequest *req;
+
+  g_assert_cmpuint (fx_event (fx, "InitiateOutboundCall", "sess-early", extra, NULL), ==, 200);
+  g_assert_nonnull (fake_cloud_wait_signal (fx->fc, "CallRinging", "sess-early", WAIT_MS));
+  req = fake_cloud_wait_signal (fx->fc, "CallInProgress", "sess-early", WAIT_MS);
+  g_assert_nonnull (req);
+  g_assert_cmpstr (jstr (req->json, "sdpDetails.type"), ==, "ANSWER");
+  g_assert_nonnull (fake_cloud_wait_signal (fx->fc, "CallAccepted", "sess-early", WAIT_MS));
+  g_assert_cmpuint (fx_event (fx, "CallInProgressAck", "sess-early", NULL, NULL), ==, 200);
+  fx_free (fx);
+}
+
+/* Hold and resume from the bridge reach Alexa as CallUpdate (one at a
+ * time); Alexa's CallUpdateResponse is acknowledged with CallUpdateAck. */
+static void
+test_bridge_holds_and_resumes (void)
+{
+  Fx *fx = fx_start (NULL);
+  g_autofree char *sid = fx_join_and_accept (fx, "holdme.bridge.test");
+  g_autofree char *answer = sdp_details (FALSE);
+  g_autofree char *hold_resp = g_strdup_printf ("{\"renegotiationType\": \"CALL_HOLD\", %s", answer + 1);
+  g_autofree char *resume_resp = g_strdup_printf ("{\"renegotiationType\": \"CALL_RESUME\", %s", answer + 1);
+  FakeCloudRequest *req;
+
+  req = fake_cloud_wait_signal (fx->fc, "CallUpdate", sid, WAIT_MS);
+  g_assert_nonnull (req);
+  g_assert_null (req->validation_error);
+  g_assert_cmpstr (jstr (req->json, "renegotiationType"), ==, "CALL_HOLD");
+  g_assert_cmpstr (jstr (req->json, "sdpDetails.type"), ==, "OFFER");
+  g_assert_nonnull (strstr (jstr (req->json, "sdpDetails.value"), "a=sendonly"));
+  /* The resume came while the hold was open: it waits for it. */
+  g_assert_true (wait_log (fx, "the sendrecv from the bridge follows it", WAIT_MS));
+  g_assert_null (fake_cloud_wait_signal (fx->fc, "CallUpdate", sid, 300));
+
+  g_assert_cmpuint (fx_event (fx, "CallUpdateResponse", sid, hold_resp, NULL), ==, 200);
+  g_assert_nonnull (fake_cloud_wait_signal (fx->fc, "CallUpdateAck", sid, WAIT_MS));
+  req = fake_cloud_wait_signal (fx->fc, "CallUpdate", sid, WAIT_MS);
+  g_assert_nonnull (req);
+  g_assert_cmpstr (jstr (req->json, "renegotiationType"), ==, "CALL_RESUME");
+  g_assert_nonnull (strstr (jstr (req->json, "sdpDetails.value"), "a=sendrecv"));
+  g_assert_cmpuint (fx_event (fx, "CallUpdateResponse", sid, resume_resp, NULL), ==, 200);
+  g_assert_nonnull (fake_cloud_wait_signal (fx->fc, "CallUpdateAck", sid, WAIT_MS));
+  g_assert_cmpuint (fx_event (fx, "CallUpdateResponse", sid, resume_resp, NULL), ==, 409);
+  fx_free (fx);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/events/outbound-call", test_outbound_call);
   g_test_add_func ("/events/outbound-busy", test_outbound_busy);
+  g_test_add_func ("/events/outbound-early-media", test_outbound_early_media);
+  g_test_add_func ("/events/bridge-holds-and-resumes", test_bridge_holds_and_resumes);
   g_test_add_func ("/events/unknown-and-out-of-order", test_unknown_and_out_of_order);
   g_test_add_func ("/events/bad-answer-ends-call", test_bad_answer_ends_call);
   g_test_add_func ("/events/timeouts", test_timeouts);

@@ -10,6 +10,9 @@
  *   "noanswer"     rings forever
  *   "hangup"       answers, then hangs up after 300 ms (a BYE from the bridge)
  *   "early"        rings, early media, then answers
+ *   "holdme"       answers, puts the call on hold (sendonly) at 400 ms and
+ *                  resumes it at 500 ms (while the hold is still being
+ *                  negotiated with Alexa)
  *   anything else  rings after 20 ms, answers after 100 ms
  * Each leg logs what it is asked to do at INFO in the amgw-testleg category,
  * so tests can check it in the daemon's log. */
@@ -34,7 +37,7 @@ static const char offer_sdp[] =
 
 typedef struct {
   AmgwLeg parent;
-  guint timers[3];
+  guint timers[5];
   char *script;
 } TestLeg;
 
@@ -105,20 +108,19 @@ apply_answer (AmgwLeg *leg, const char *sdp, gboolean provisional, GError **erro
   return TRUE;
 }
 
-static void emit_later (TestLeg *t, guint slot, guint ms, AmgwLegEventType type, AmgwResultCode r);
-
 typedef struct {
   TestLeg *leg;
   guint slot;
   AmgwLegEventType type;
   AmgwResultCode result;
+  AmgwMediaDirection direction;
 } Emit;
 
 static gboolean
 emit_now (gpointer data)
 {
   Emit *e = data;
-  AmgwLegEventInfo info = { .result = e->result,
+  AmgwLegEventInfo info = { .result = e->result, .direction = e->direction,
     .message = e->type == AMGW_LEG_EVENT_ENDED
         ? (e->result == AMGW_RESULT_DEVICE_BUSY ? "486 Busy Here" : "BYE from the bridge") : NULL };
 
@@ -127,7 +129,7 @@ emit_now (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-static void
+static Emit *
 emit_later (TestLeg *t, guint slot, guint ms, AmgwLegEventType type, AmgwResultCode r)
 {
   Emit *e = g_new0 (Emit, 1);
@@ -136,7 +138,9 @@ emit_later (TestLeg *t, guint slot, guint ms, AmgwLegEventType type, AmgwResultC
   e->slot = slot;
   e->type = type;
   e->result = r;
+  e->direction = AMGW_MEDIA_SENDRECV;
   t->timers[slot] = g_timeout_add_full (G_PRIORITY_DEFAULT, ms, emit_now, e, g_free);
+  return e;
 }
 
 static gboolean
@@ -163,6 +167,10 @@ dial (AmgwLeg *leg, const AmgwDialTarget *target, GError **error)
   else if (strstr (what, "hangup")) {
     emit_later (t, 1, 100, AMGW_LEG_EVENT_ANSWERED, 0);
     emit_later (t, 2, 400, AMGW_LEG_EVENT_ENDED, AMGW_RESULT_SUCCESS);
+  } else if (strstr (what, "holdme")) {
+    emit_later (t, 1, 100, AMGW_LEG_EVENT_ANSWERED, 0);
+    emit_later (t, 2, 400, AMGW_LEG_EVENT_DIRECTION, 0)->direction = AMGW_MEDIA_SENDONLY;
+    emit_later (t, 3, 500, AMGW_LEG_EVENT_DIRECTION, 0)->direction = AMGW_MEDIA_SENDRECV;
   } else if (strstr (what, "early")) {
     emit_later (t, 1, 50, AMGW_LEG_EVENT_PROGRESS, 0);
     emit_later (t, 2, 150, AMGW_LEG_EVENT_ANSWERED, 0);
