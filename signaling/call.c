@@ -351,6 +351,20 @@ call_end (AmgwCall *call, EndOrigin origin, AmgwResultCode result, const char *m
 /* ------------------------------------------------------------------------ */
 /* Legs' reports */
 
+/* Common start of every SDP completion: FALSE when there is nothing to do
+ * (the call ended meanwhile, or the leg failed, which ends the call). */
+static gboolean
+sdp_usable (AmgwCall *call, const char *sdp, const GError *error)
+{
+  if (call->ended)
+    return FALSE;
+  if (sdp == NULL) {
+    call_end (call, END_BY_GATEWAY, AMGW_RESULT_INTERNAL_ERROR, error->message);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 static void
 alexa_answer_ready (AmgwLeg *leg, const char *sdp, const GError *error, gpointer user_data);
 
@@ -359,12 +373,8 @@ update_offer_ready (AmgwLeg *leg, const char *sdp, const GError *error, gpointer
 {
   AmgwCall *call = user_data;
 
-  if (call->ended)
+  if (!sdp_usable (call, sdp, error))
     return;
-  if (sdp == NULL) {
-    call_end (call, END_BY_GATEWAY, AMGW_RESULT_INTERNAL_ERROR, error->message);
-    return;
-  }
   /* The machine moved to LOCAL_OFFER when the offer was asked for. */
   {
     AmgwSignal *sig = amgw_signal_new (AMGW_SIGNAL_CALL_UPDATE, call->session_id);
@@ -535,12 +545,8 @@ alexa_offer_ready (AmgwLeg *leg, const char *sdp, const GError *error, gpointer 
   char target[600];
   g_autofree char *originator = NULL;
 
-  if (call->ended)
+  if (!sdp_usable (call, sdp, error))
     return;
-  if (sdp == NULL) {
-    call_end (call, END_BY_GATEWAY, AMGW_RESULT_INTERNAL_ERROR, error->message);
-    return;
-  }
   if (amgw_callsm_on_send (&call->sm, AMGW_SIGNAL_INITIATE_INBOUND_CALL) != AMGW_SM_ACCEPT)
     return;
 
@@ -706,12 +712,8 @@ alexa_answer_ready (AmgwLeg *leg, const char *sdp, const GError *error, gpointer
   g_autoptr (GError) local = NULL;
   AmgwDialTarget target = { 0, };
 
-  if (call->ended)
+  if (!sdp_usable (call, sdp, error))
     return;
-  if (sdp == NULL) {
-    call_end (call, END_BY_GATEWAY, AMGW_RESULT_INTERNAL_ERROR, error->message);
-    return;
-  }
   call->local_answer = g_strdup (sdp);
   target.protocol = call->bridge_protocol;
   target.callee = call->callee;
@@ -788,12 +790,8 @@ reneg_answer_ready (AmgwLeg *leg, const char *sdp, const GError *error, gpointer
 {
   AmgwCall *call = user_data;
 
-  if (call->ended)
+  if (!sdp_usable (call, sdp, error))
     return;
-  if (sdp == NULL) {
-    call_end (call, END_BY_GATEWAY, AMGW_RESULT_INTERNAL_ERROR, error->message);
-    return;
-  }
   send_with_sdp (call, AMGW_SIGNAL_CALL_UPDATE_RESPONSE, AMGW_SDP_ANSWER, sdp, call->reneg_type);
 }
 

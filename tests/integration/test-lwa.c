@@ -9,6 +9,7 @@
 #include "amgw/store.h"
 #include "amgw/util.h"
 #include "fake-cloud.h"
+#include "test-util.h"
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
@@ -81,33 +82,6 @@ assert_log_clean (void)
 
 /* ---- the loop ---- */
 
-static gboolean
-flag_timeout_cb (gpointer data)
-{
-  *(gboolean *) data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-/* Iterates the default context until *@flag or @timeout_ms. */
-static gboolean
-wait_flag (const gboolean *flag, guint timeout_ms)
-{
-  gboolean timed_out = FALSE;
-  guint id = g_timeout_add (timeout_ms, flag_timeout_cb, &timed_out);
-
-  while (!*flag && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-  if (!timed_out)
-    g_source_remove (id);
-  return *flag;
-}
-
-static void
-spin_ms (guint ms)
-{
-  gboolean done = FALSE;
-  wait_flag (&done, ms);
-}
 
 typedef struct {
   gboolean done;
@@ -147,7 +121,7 @@ get_token_sync (AmgwLwa *lwa, GError **error)
 
   amgw_lwa_get_token (lwa, token_cb, &r);
   g_assert_false (r.done);        /* never synchronously */
-  g_assert_true (wait_flag (&r.done, WAIT_MS));
+  g_assert_true (amgw_test_wait_flag (&r.done, WAIT_MS));
   if (r.error != NULL)
     g_propagate_error (error, g_steal_pointer (&r.error));
   return r.token;
@@ -160,7 +134,7 @@ accept_grant_sync (AmgwLwa *lwa, const char *code, GError **error)
 
   amgw_lwa_accept_grant (lwa, code, token_cb, &r);
   g_assert_false (r.done);
-  g_assert_true (wait_flag (&r.done, WAIT_MS));
+  g_assert_true (amgw_test_wait_flag (&r.done, WAIT_MS));
   if (r.error != NULL)
     g_propagate_error (error, g_steal_pointer (&r.error));
   return r.token;
@@ -326,7 +300,7 @@ test_single_flight (Fixture *f, gconstpointer data)
   for (guint i = 0; i < G_N_ELEMENTS (results); i++)
     amgw_lwa_get_token (lwa, token_cb, &results[i]);
   while (!all && amgw_now_ms () < deadline) {
-    spin_ms (20);
+    amgw_test_spin_ms (20);
     all = TRUE;
     for (guint i = 0; i < G_N_ELEMENTS (results); i++)
       all = all && results[i].done;
@@ -357,7 +331,7 @@ test_proactive (Fixture *f, gconstpointer data)
   /* Nobody asks: the timer refreshes at about 90 % of 5 s, before expiry. */
   deadline = amgw_now_ms () + WAIT_MS;
   while (fake_cloud_refresh_count (f->fc) < 2 && amgw_now_ms () < deadline)
-    spin_ms (20);
+    amgw_test_spin_ms (20);
   g_assert_cmpuint (fake_cloud_refresh_count (f->fc), ==, 2);
   reqs = fake_cloud_lwa_requests (f->fc);
   gap_ms = (((FakeCloudRequest *) reqs->pdata[1])->received_us
@@ -366,7 +340,7 @@ test_proactive (Fixture *f, gconstpointer data)
   g_assert_cmpint (gap_ms, >=, 3000);
   g_assert_cmpint (gap_ms, <, 5000);
 
-  spin_ms (100);
+  amgw_test_spin_ms (100);
   second = get_token_sync (lwa, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (second, !=, first);
@@ -563,9 +537,9 @@ test_free_in_callback (Fixture *f, gconstpointer data)
   amgw_lwa_get_token (lwa, free_from_callback_cb, &lwa);
   amgw_lwa_get_token (lwa, token_cb, &never);
   while (lwa != NULL && amgw_now_ms () < deadline)
-    spin_ms (10);
+    amgw_test_spin_ms (10);
   g_assert_null (lwa);
-  spin_ms (50);
+  amgw_test_spin_ms (50);
   g_assert_false (never.done);
 }
 
@@ -581,7 +555,7 @@ test_cancel (Fixture *f, gconstpointer data)
   g_assert_cmpuint (id, !=, 0);
   amgw_lwa_get_token (lwa, token_cb, &kept);
   amgw_lwa_cancel (lwa, id);
-  g_assert_true (wait_flag (&kept.done, WAIT_MS));
+  g_assert_true (amgw_test_wait_flag (&kept.done, WAIT_MS));
   g_assert_no_error (kept.error);
   g_assert_false (cancelled.done);
   token_result_clear (&kept);

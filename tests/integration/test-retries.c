@@ -9,6 +9,7 @@
 #include "amgw/metrics.h"
 #include "amgw/util.h"
 #include "fake-cloud.h"
+#include "test-util.h"
 
 #include <gio/gio.h>
 #include <string.h>
@@ -21,32 +22,6 @@
 
 /* ---- the loop ---- */
 
-static gboolean
-flag_timeout_cb (gpointer data)
-{
-  *(gboolean *) data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-wait_flag (const gboolean *flag, guint timeout_ms)
-{
-  gboolean timed_out = FALSE;
-  guint id = g_timeout_add (timeout_ms, flag_timeout_cb, &timed_out);
-
-  while (!*flag && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-  if (!timed_out)
-    g_source_remove (id);
-  return *flag;
-}
-
-static void
-spin_ms (guint ms)
-{
-  gboolean done = FALSE;
-  wait_flag (&done, ms);
-}
 
 /* ---- results ---- */
 
@@ -148,7 +123,7 @@ send_sync (Fixture *f, const char *session_id, const char *operation, Result *r)
   amgw_alexa_client_send (f->alexa, session_id, operation, body_for (operation, session_id),
       result_cb, r);
   g_assert_false (r->done);
-  g_assert_true (wait_flag (&r->done, WAIT_MS));
+  g_assert_true (amgw_test_wait_flag (&r->done, WAIT_MS));
 }
 
 static FakeCloudRequest *
@@ -314,7 +289,7 @@ test_session_order (Fixture *f, gconstpointer data)
         result_cb, &r[i]);
   g_assert_cmpuint (amgw_alexa_client_pending (f->alexa), ==, 5);
   while (!r[G_N_ELEMENTS (r) - 1].done && amgw_now_ms () < deadline)
-    spin_ms (10);
+    amgw_test_spin_ms (10);
 
   reqs = fake_cloud_signaling_requests (f->fc);
   g_assert_cmpuint (reqs->len, ==, 6);
@@ -348,7 +323,7 @@ test_parallel_sessions (Fixture *f, gconstpointer data)
       body_for ("CallAcceptedAck", "session-B"), result_cb, &b1);
   g_assert_cmpuint (amgw_alexa_client_pending (f->alexa), ==, 3);
   while (!(a1.done && a2.done && b1.done) && amgw_now_ms () < deadline)
-    spin_ms (10);
+    amgw_test_spin_ms (10);
 
   g_assert_cmpint (a1.outcome, ==, AMGW_ALEXA_OK);
   g_assert_cmpint (a2.outcome, ==, AMGW_ALEXA_OK);
@@ -376,7 +351,7 @@ test_cancel_session (Fixture *f, gconstpointer data)
   g_assert_cmpuint (amgw_alexa_client_pending (f->alexa), ==, 3);
   amgw_alexa_client_cancel_session (f->alexa, "session-gone");
   g_assert_cmpuint (amgw_alexa_client_pending (f->alexa), ==, 0);
-  spin_ms (200);
+  amgw_test_spin_ms (200);
   g_assert_cmpuint (fake_cloud_signaling_count (f->fc), ==, 0);
 
   /* In back-off after a 503: cancelled, no retry. */
@@ -386,13 +361,13 @@ test_cancel_session (Fixture *f, gconstpointer data)
   amgw_alexa_client_send (f->alexa, "session-gone", "CallRinging",
       body_for ("CallRinging", "session-gone"), never_cb, NULL);
   while (fake_cloud_signaling_count (f->fc) < 1 && amgw_now_ms () < deadline)
-    spin_ms (5);
-  spin_ms (50);
+    amgw_test_spin_ms (5);
+  amgw_test_spin_ms (50);
   g_assert_cmpuint (amgw_alexa_client_pending (f->alexa), ==, 2);
   amgw_alexa_client_cancel_session (f->alexa, "session-gone");
   amgw_alexa_client_cancel_session (f->alexa, "session-unknown");
   g_assert_cmpuint (amgw_alexa_client_pending (f->alexa), ==, 0);
-  spin_ms (1500);
+  amgw_test_spin_ms (1500);
   g_assert_cmpuint (fake_cloud_signaling_count (f->fc), ==, 1);
 
   /* Other sessions are not affected. */
@@ -426,7 +401,7 @@ test_connection_refused (Fixture *f, gconstpointer data)
   amgw_alexa_client_set_backoff (alexa, 10, 50, 2000);
   amgw_alexa_client_send (alexa, "session-refused", "CallRingingAck",
       body_for ("CallRingingAck", "session-refused"), result_cb, &r);
-  g_assert_true (wait_flag (&r.done, WAIT_MS));
+  g_assert_true (amgw_test_wait_flag (&r.done, WAIT_MS));
   g_assert_cmpint (r.outcome, ==, AMGW_ALEXA_GAVE_UP);
   g_assert_cmpuint (r.status, ==, 0);
   g_assert_nonnull (r.message);
@@ -445,7 +420,7 @@ test_url_refused (Fixture *f, gconstpointer data)
 
   amgw_alexa_client_send (alexa, "session-url", "CallRingingAck",
       body_for ("CallRingingAck", "session-url"), result_cb, &r);
-  g_assert_true (wait_flag (&r.done, WAIT_MS));
+  g_assert_true (amgw_test_wait_flag (&r.done, WAIT_MS));
   g_assert_cmpint (r.outcome, ==, AMGW_ALEXA_GAVE_UP);
   g_assert_cmpuint (r.status, ==, 0);
   g_assert_nonnull (strstr (r.message, "URL refused"));
@@ -477,7 +452,7 @@ test_timeout (Fixture *f, gconstpointer data)
   t0 = amgw_now_ms ();
   amgw_alexa_client_send (alexa, "session-slow", "CallRingingAck",
       body_for ("CallRingingAck", "session-slow"), result_cb, &r);
-  g_assert_true (wait_flag (&r.done, WAIT_MS));
+  g_assert_true (amgw_test_wait_flag (&r.done, WAIT_MS));
   g_test_message ("gave up after %" G_GINT64_FORMAT " ms: %s", amgw_now_ms () - t0, r.message);
   g_assert_cmpint (r.outcome, ==, AMGW_ALEXA_GAVE_UP);
   g_assert_cmpuint (r.status, ==, 0);
@@ -504,7 +479,7 @@ test_body_too_big (Fixture *f, gconstpointer data)
 
   amgw_alexa_client_send (alexa, "session-big", "CallRingingAck",
       body_for ("CallRingingAck", "session-big"), result_cb, &r);
-  g_assert_true (wait_flag (&r.done, WAIT_MS));
+  g_assert_true (amgw_test_wait_flag (&r.done, WAIT_MS));
   g_assert_cmpint (r.outcome, ==, AMGW_ALEXA_GAVE_UP);
   g_assert_cmpuint (r.status, ==, 0);
   g_assert_nonnull (strstr (r.message, "exceeds"));
@@ -522,7 +497,7 @@ test_not_linked (Fixture *f, gconstpointer data)
 
   amgw_alexa_client_send (alexa, "session-nolink", "CallRingingAck",
       body_for ("CallRingingAck", "session-nolink"), result_cb, &r);
-  g_assert_true (wait_flag (&r.done, WAIT_MS));
+  g_assert_true (amgw_test_wait_flag (&r.done, WAIT_MS));
   g_assert_cmpint (r.outcome, ==, AMGW_ALEXA_UNAUTHORIZED);
   g_assert_cmpuint (r.status, ==, 0);
   g_assert_cmpuint (fake_cloud_signaling_count (f->fc), ==, 0);
@@ -557,9 +532,9 @@ test_free_in_callback (Fixture *f, gconstpointer data)
   fake_cloud_push_response_for (f->fc, "CallAcceptedAck", 503, "1", NULL);
   amgw_alexa_client_send (f->alexa, "session-2", "CallAcceptedAck",
       body_for ("CallAcceptedAck", "session-2"), never_cb, NULL);
-  g_assert_true (wait_flag (&ctx.called, WAIT_MS));
+  g_assert_true (amgw_test_wait_flag (&ctx.called, WAIT_MS));
   g_assert_null (f->alexa);
-  spin_ms (1500);
+  amgw_test_spin_ms (1500);
 }
 
 static void
@@ -574,7 +549,7 @@ test_token_endpoint_down (Fixture *f, gconstpointer data)
   alexa = amgw_alexa_client_new (f->http, lwa, fake_cloud_api_url (f->fc), MAX_RETRIES);
   amgw_alexa_client_send (alexa, "session-nolwa", "CallRingingAck",
       body_for ("CallRingingAck", "session-nolwa"), result_cb, &r);
-  g_assert_true (wait_flag (&r.done, WAIT_MS));
+  g_assert_true (amgw_test_wait_flag (&r.done, WAIT_MS));
   g_assert_cmpint (r.outcome, ==, AMGW_ALEXA_GAVE_UP);
   g_assert_cmpuint (r.status, ==, 0);
   g_assert_nonnull (strstr (r.message, "cannot refresh"));
@@ -626,7 +601,7 @@ test_http_free_in_callback (Fixture *f, gconstpointer data)
   (void) c;
   while (ctx.called == 0)
     g_main_context_iteration (NULL, TRUE);
-  spin_ms (200);
+  amgw_test_spin_ms (200);
   g_assert_cmpuint (ctx.called, ==, 1);
 }
 

@@ -733,3 +733,30 @@ amgw_test_wait_until (gboolean (*cond) (gpointer), gpointer data, guint timeout_
   g_source_unref (tick);
   return done;
 }
+
+static gboolean
+flag_timeout_cb (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+gboolean
+amgw_test_wait_flag (const gboolean *flag, guint timeout_ms)
+{
+  gboolean timed_out = FALSE;
+  guint id = g_timeout_add (timeout_ms, flag_timeout_cb, &timed_out);
+
+  while (!*flag && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  if (!timed_out)
+    g_source_remove (id);
+  return *flag;
+}
+
+void
+amgw_test_spin_ms (guint ms)
+{
+  gboolean done = FALSE;
+  amgw_test_wait_flag (&done, ms);
+}

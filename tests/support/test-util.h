@@ -62,4 +62,10 @@ const char *amgw_test_sdp (gboolean offer);
  * passes. */
 gboolean amgw_test_wait_until (gboolean (*cond) (gpointer), gpointer data, guint timeout_ms);
 
+/* Iterates the default main context until *@flag is TRUE or @timeout_ms
+ * passes; returns *@flag. */
+gboolean amgw_test_wait_flag (const gboolean *flag, guint timeout_ms);
+/* Iterates the default main context for @ms. */
+void amgw_test_spin_ms (guint ms);
+
 G_END_DECLS
