@@ -26,6 +26,7 @@ struct _AmgwGateway {
   AmgwLwa *lwa;
   AmgwDirectory *directory;
   GHashTable *calls;        /* session_id -> AmgwCall* (owned) */
+  GQueue recent;            /* cJSON* of ended calls, newest first */
   gboolean accepting;
   guint recovering;         /* CallEnded requests from recovery in flight */
 };
@@ -63,6 +64,8 @@ struct _AmgwCall {
   gint64 answered_ms;
   guint timer;              /* set-up or ringing time-out */
   gboolean ended;
+  guint check_duration_ms;  /* audio check: how long after the answer */
+  guint check_timer;
 };
 
 /* GLib 2.74 has no g_hash_table_get_values_as_ptr_array. */
@@ -124,6 +127,7 @@ static void
 call_free (AmgwCall *call)
 {
   g_clear_handle_id (&call->timer, g_source_remove);
+  g_clear_handle_id (&call->check_timer, g_source_remove);
   amgw_leg_free (call->alexa_leg);
   amgw_leg_free (call->bridge_leg);
   g_free (call->session_id);
@@ -278,6 +282,16 @@ arm_timer (AmgwCall *call, guint ms)
     call->timer = g_timeout_add (ms, on_timeout, call);
 }
 
+static gboolean
+on_check_done (gpointer data)
+{
+  AmgwCall *call = data;
+
+  call->check_timer = 0;
+  call_end (call, END_BY_GATEWAY, AMGW_RESULT_SUCCESS, "the audio check is finished");
+  return G_SOURCE_REMOVE;
+}
+
 static void
 mark_answered (AmgwCall *call)
 {
@@ -301,8 +315,22 @@ call_end (AmgwCall *call, EndOrigin origin, AmgwResultCode result, const char *m
 
   if (call->ended)
     return;
-  call->ended = TRUE;
   g_clear_handle_id (&call->timer, g_source_remove);
+  g_clear_handle_id (&call->check_timer, g_source_remove);
+  {
+    /* The last view of the call, legs' statistics included, for
+     * GET /v1/calls/{id} after the end. */
+    cJSON *last = amgw_call_to_json (call);
+    cJSON_ReplaceItemInObject (last, "active", cJSON_CreateFalse ());
+    cJSON_ReplaceItemInObject (last, "state", cJSON_CreateString ("ended"));
+    cJSON_AddStringToObject (last, "outcome", amgw_result_code_name (result));
+    if (message)
+      cJSON_AddStringToObject (last, "reason", message);
+    g_queue_push_head (&gw->recent, last);
+    while (g_queue_get_length (&gw->recent) > 64)
+      cJSON_Delete (g_queue_pop_tail (&gw->recent));
+  }
+  call->ended = TRUE;
 
   GST_INFO ("[%s] call ends: %s%s%s (by %s)", call->session_id, amgw_result_code_name (result),
       message ? ", " : "", message ? message : "",
@@ -553,15 +581,19 @@ alexa_offer_ready (AmgwLeg *leg, const char *sdp, const GError *error, gpointer 
   sig = amgw_signal_new (AMGW_SIGNAL_INITIATE_INBOUND_CALL, call->session_id);
   sig->sdp_type = AMGW_SDP_OFFER;
   sig->sdp = g_strdup (sdp);
-  /* The meeting calls the room: the bridge side is the originator. */
-  originator = g_strdup_printf ("%s:%s", g_ascii_strcasecmp (call->bridge_protocol, "SIPS") == 0
+  /* The meeting calls the room: the bridge side is the originator (the
+   * audio check has no bridge: amgw itself calls). */
+  if (call->bridge_protocol == NULL)
+    originator = g_strdup ("sip:audio-check@amgw.invalid");
+  else
+    originator = g_strdup_printf ("%s:%s", g_ascii_strcasecmp (call->bridge_protocol, "SIPS") == 0
       ? "sips" : g_ascii_strcasecmp (call->bridge_protocol, "H323") == 0 ? "h323" : "sip",
       bridge_target (call, target, sizeof target));
   amgw_signal_add_participant (sig, AMGW_ADDRESS_RAW_ADDRESS, originator, TRUE);
   amgw_signal_add_participant (sig, call->alexa_party_type, call->alexa_party, FALSE);
   /* What the device shows as the caller. */
-  sig->caller_name = call->provider ? g_strdup_printf ("%s meeting", call->provider)
-                                    : g_strdup ("Meeting");
+  sig->caller_name = call->check_duration_ms ? g_strdup ("amgw audio check")
+      : call->provider ? g_strdup_printf ("%s meeting", call->provider) : g_strdup ("Meeting");
   call->alexa_knows = TRUE;
   send_signal (call, sig);
   arm_timer (call, cfg->setup_timeout_ms);
@@ -657,6 +689,56 @@ dial_failed:
     call_discard (call);
     return NULL;
   }
+}
+
+AmgwCall *
+amgw_gateway_test_call (AmgwGateway *gw, const AmgwRoom *room, double tone_hz, guint tone_ms,
+    guint duration_ms, const char *codec, GError **error)
+{
+  g_autofree char *session_id = NULL;
+  g_autoptr (GError) local = NULL;
+  AmgwCall *call;
+
+  if (!admit (gw, error))
+    return NULL;
+  if (!amgw_leg_is_available ("ALEXA")) {
+    g_set_error (error, AMGW_CALL_ERROR, AMGW_CALL_ERROR_UNREACHABLE,
+        "this build of amgw has no WebRTC leg toward the Alexa device");
+    return NULL;
+  }
+  if (!check_linked (gw, error))
+    return NULL;
+
+  session_id = amgw_uuid_new ();
+  call = call_new (gw, session_id, AMGW_CALL_TO_ALEXA, room->name);
+  call->alexa_party = g_strdup (room->alexa_address);
+  call->alexa_party_type = room->alexa_address_type;
+  call->check_duration_ms = MAX (duration_ms, 1000);
+  call->alexa_leg = amgw_leg_create (AMGW_LEG_ALEXA, "ALEXA", session_id, on_alexa_leg_event,
+      call, &local);
+  if (call->alexa_leg == NULL ||
+      !amgw_leg_start_audio_check (call->alexa_leg, tone_hz, tone_ms, codec, &local)) {
+    g_set_error (error, AMGW_CALL_ERROR, AMGW_CALL_ERROR_UNREACHABLE, "%s", local->message);
+    call_discard (call);
+    return NULL;
+  }
+  GST_INFO ("[%s] audio check for room %s: %.0f Hz for %u ms, %u ms in all", session_id,
+      room->name, tone_hz, tone_ms, call->check_duration_ms);
+  amgw_metrics_add ("amgw_calls_started_total", 1, "direction", "to-alexa", NULL);
+  store_session (call);
+  amgw_leg_create_offer (call->alexa_leg, AMGW_MEDIA_SENDRECV, FALSE, alexa_offer_ready, call);
+  return call;
+}
+
+cJSON *
+amgw_gateway_recent_call (AmgwGateway *gw, const char *session_id)
+{
+  for (GList *l = gw->recent.head; l; l = l->next) {
+    const char *id = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (l->data, "id"));
+    if (g_strcmp0 (id, session_id) == 0)
+      return cJSON_Duplicate (l->data, TRUE);
+  }
+  return NULL;
 }
 
 guint
@@ -852,6 +934,8 @@ amgw_gateway_handle_event (AmgwGateway *gw, const AmgwSignal *event, char **mess
         store_session (call);
       } else {
         mark_answered (call);
+        if (call->check_duration_ms && call->check_timer == 0)
+          call->check_timer = g_timeout_add (call->check_duration_ms, on_check_done, call);
       }
       break;
     }
@@ -1029,6 +1113,7 @@ amgw_gateway_free (AmgwGateway *gw)
     call_free (call);
   }
   g_hash_table_unref (gw->calls);
+  g_queue_clear_full (&gw->recent, (GDestroyNotify) cJSON_Delete);
   g_free (gw);
 }
 
@@ -1127,9 +1212,13 @@ amgw_call_to_json (AmgwCall *call)
   add_nullable (bridge, "target", bridge_target (call, target, sizeof target));
   add_nullable (bridge, "kind", call->bridge_leg ? call->bridge_leg->klass->kind : NULL);
   cJSON_AddBoolToObject (bridge, "answered", call->bridge_answered);
+  if (call->bridge_leg)
+    amgw_leg_describe (call->bridge_leg, bridge);
   alexa = cJSON_AddObjectToObject (o, "alexa_leg");
   add_nullable (alexa, "address", call->alexa_party);
   add_nullable (alexa, "kind", call->alexa_leg ? call->alexa_leg->klass->kind : NULL);
+  if (call->alexa_leg)
+    amgw_leg_describe (call->alexa_leg, alexa);
   return o;
 }
 

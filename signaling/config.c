@@ -813,7 +813,7 @@ static const char *const alexa_keys[] = {
 };
 static const char *const media_keys[] = {
   "public-ip", "rtp-port-min", "rtp-port-max", "stun-server", "turn-server", "turn-user",
-  "turn-password", "interfaces", NULL
+  "turn-password", "interfaces", "dtls-certificate", "dtls-private-key", "ice-timeout", NULL
 };
 static const char *const sip_keys[] = {
   "listen", "public-ip", "user", "password", "dtmf", NULL
@@ -872,6 +872,8 @@ amgw_config_free (AmgwConfig *config)
   g_free (config->sip_user);
   wipe_string (&config->sip_password);
   g_free (config->meetings_directory);
+  g_free (config->dtls_certificate);
+  g_free (config->dtls_private_key);
   if (config->rooms != NULL)
     g_ptr_array_unref (config->rooms);
   g_free (config->source);
@@ -892,6 +894,7 @@ config_new_with_defaults (const char *source)
   config->request_timeout_ms = 10000;
   config->max_retries = 4;
   config->setup_timeout_ms = 30000;
+  config->ice_timeout_ms = 20000;
   config->ring_timeout_ms = 60000;
   config->rtp_port_min = 10000;
   config->rtp_port_max = 20000;
@@ -1167,6 +1170,20 @@ load_media (Loader *loader)
     amgw_ini_check_problem (loader->check, g, "turn-server",
         "a TURN server needs turn-user and turn-password");
   load_interfaces (loader, g);
+  get_uint (loader, g, "ice-timeout", CONFIG_MIN_TIMEOUT_MS, CONFIG_MAX_TIMEOUT_MS,
+      &config->ice_timeout_ms);
+  {
+    g_autofree char *cert = amgw_ini_check_get_string (loader->check, g, "dtls-certificate");
+    g_autofree char *key = amgw_ini_check_get_string (loader->check, g, "dtls-private-key");
+
+    if ((cert == NULL) != (key == NULL))
+      amgw_ini_check_problem (loader->check, g, cert ? "dtls-certificate" : "dtls-private-key",
+          "dtls-certificate and dtls-private-key go together");
+    g_free (config->dtls_certificate);
+    g_free (config->dtls_private_key);
+    config->dtls_certificate = cert ? resolve_path (loader->base_dir, cert) : NULL;
+    config->dtls_private_key = key ? resolve_path (loader->base_dir, key) : NULL;
+  }
 }
 
 static void
@@ -1464,6 +1481,12 @@ static const char default_text[] =
   "#turn-password =\n"
   "# Interfaces or addresses ICE may use, separated by ';' or ','.  Not set: all.\n"
   "#interfaces =\n"
+  "# The DTLS certificate and key (PEM) of the WebRTC leg; not set: an ECDSA\n"
+  "# P-256 certificate is made at every start.\n"
+  "#dtls-certificate =\n"
+  "#dtls-private-key =\n"
+  "# ICE and the DTLS handshake must complete within this, 100 to 600000 ms.\n"
+  "ice-timeout = 20000\n"
   "\n"
   "[sip]\n"
   "# The SIP user agent's address, host:port.  Not set: the SIP stack chooses.\n"

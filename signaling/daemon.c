@@ -23,6 +23,16 @@
 /* How long a stop waits for the last CallEnded requests to reach Alexa. */
 #define AMGW_STOP_FLUSH_MS 5000
 
+static AmgwMediaSetup media_setup;
+static AmgwMediaTeardown media_teardown;
+
+void
+amgw_daemon_set_media (AmgwMediaSetup setup, AmgwMediaTeardown teardown)
+{
+  media_setup = setup;
+  media_teardown = teardown;
+}
+
 typedef struct {
   GMainLoop *loop;
   AmgwDirectory *directory;
@@ -222,6 +232,9 @@ amgw_daemon_main (int argc, char **argv)
     d.directory = amgw_directory_new (NULL);
   }
 
+  if (media_setup && !media_setup (cfg, &error))
+    goto no_media;
+
   http = amgw_http_client_new (NULL, cfg->request_timeout_ms);
   lwa = amgw_lwa_new (http, store, cfg->lwa_url, cfg->client_id, cfg->client_secret,
       cfg->refresh_token);
@@ -275,6 +288,9 @@ no_secret:
 no_store:
   g_printerr ("amgw: state store: %s\n", error->message);
   goto out;
+no_media:
+  g_printerr ("amgw: media: %s\n", error->message);
+  goto out;
 no_listen:
   g_printerr ("amgw: cannot listen on %s:%u: %s\n", cfg->listen_host, cfg->listen_port,
       error->message);
@@ -291,6 +307,8 @@ out:
     amgw_http_client_free (http);
   if (d.directory)
     amgw_directory_free (d.directory);
+  if (media_setup && media_teardown)
+    media_teardown ();
   if (store)
     amgw_store_close (store);
   return status;

@@ -347,8 +347,15 @@ handle_calls (AmgwHttpApi *api, SoupServerMessage *msg, const char *path)
     g_autoptr (GError) error = NULL;
     g_autoptr (AmgwCallRecord) rec = NULL;
 
+    cJSON *recent;
+
     if (call) {
       reply_json (msg, "calls", SOUP_STATUS_OK, amgw_call_to_json (call));
+      return;
+    }
+    recent = amgw_gateway_recent_call (api->gw, id);
+    if (recent) {
+      reply_json (msg, "calls", SOUP_STATUS_OK, recent);
       return;
     }
     rec = amgw_store_get_call_record (amgw_gateway_get_store (api->gw), id, &error);
@@ -380,10 +387,54 @@ handle_calls (AmgwHttpApi *api, SoupServerMessage *msg, const char *path)
   reply_error (msg, "calls", SOUP_STATUS_METHOD_NOT_ALLOWED, "use GET or DELETE");
 }
 
+/* Reads an optional number from the request's JSON object. */
+static gboolean
+number_in (const cJSON *o, const char *key, double min, double max, double *value,
+    char **problem)
+{
+  const cJSON *j = cJSON_GetObjectItemCaseSensitive (o, key);
+
+  if (j == NULL)
+    return TRUE;
+  if (!cJSON_IsNumber (j) || j->valuedouble < min || j->valuedouble > max) {
+    *problem = g_strdup_printf ("%s: a number from %g to %g", key, min, max);
+    return FALSE;
+  }
+  *value = j->valuedouble;
+  return TRUE;
+}
+
+static gboolean
+codec_in (const cJSON *o, char **codec, char **problem)
+{
+  static const char *const known[] = { "opus", "G722", "PCMU", "PCMA", NULL };
+  const cJSON *j = cJSON_GetObjectItemCaseSensitive (o, "codec");
+
+  if (j == NULL)
+    return TRUE;
+  for (guint i = 0; cJSON_IsString (j) && known[i]; i++) {
+    if (g_ascii_strcasecmp (j->valuestring, known[i]) == 0) {
+      *codec = g_strdup (known[i]);
+      return TRUE;
+    }
+  }
+  *problem = g_strdup ("codec: one of opus, G722, PCMU, PCMA");
+  return FALSE;
+}
+
 static void
 handle_rooms (AmgwHttpApi *api, SoupServerMessage *msg, const char *path)
 {
   g_auto (GStrv) parts = g_strsplit (path, "/", 0);
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+  const AmgwRoom *room;
+  double tone_hz = 1000, tone_ms = 3000, duration_ms = 15000;
+  g_autofree char *codec = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *problem = NULL;
+  cJSON *req = NULL, *o;
+  AmgwCall *call;
+
   /* "", "v1", "rooms", NAME, "test-call" */
   if (g_strv_length (parts) != 5 || strcmp (parts[4], "test-call") != 0) {
     reply_error (msg, "rooms", SOUP_STATUS_NOT_FOUND, "no such route");
@@ -393,12 +444,35 @@ handle_rooms (AmgwHttpApi *api, SoupServerMessage *msg, const char *path)
     reply_error (msg, "rooms", SOUP_STATUS_METHOD_NOT_ALLOWED, "use POST");
     return;
   }
-  if (amgw_config_find_room_by_name (amgw_gateway_get_config (api->gw), parts[3]) == NULL) {
+  room = amgw_config_find_room_by_name (amgw_gateway_get_config (api->gw), parts[3]);
+  if (room == NULL) {
     reply_error (msg, "rooms", SOUP_STATUS_NOT_FOUND, "no such room");
     return;
   }
-  reply_error (msg, "rooms", SOUP_STATUS_NOT_IMPLEMENTED,
-      "the audio test call needs the WebRTC leg, which this build of amgw does not have yet");
+  /* An optional JSON body: {"tone_hz": 1000, "tone_ms": 3000, "duration_ms": 15000,
+   * "codec": "opus" | "G722" | "PCMU" | "PCMA"}. */
+  if (body->length > 0) {
+    req = cJSON_ParseWithLength (body->data, body->length);
+    if (!cJSON_IsObject (req) ||
+        !number_in (req, "tone_hz", 100, 4000, &tone_hz, &problem) ||
+        !number_in (req, "tone_ms", 0, 60000, &tone_ms, &problem) ||
+        !number_in (req, "duration_ms", 1000, 600000, &duration_ms, &problem) ||
+        !codec_in (req, &codec, &problem)) {
+      cJSON_Delete (req);
+      reply_error (msg, "rooms", SOUP_STATUS_BAD_REQUEST,
+          problem ? problem : "the body must be a JSON object");
+      return;
+    }
+    cJSON_Delete (req);
+  }
+  call = amgw_gateway_test_call (api->gw, room, tone_hz, (guint) tone_ms, (guint) duration_ms,
+      codec, &error);
+  if (call == NULL) {
+    reply_error (msg, "rooms", SOUP_STATUS_SERVICE_UNAVAILABLE, error->message);
+    return;
+  }
+  o = amgw_call_to_json (call);
+  reply_json (msg, "rooms", SOUP_STATUS_CREATED, o);
 }
 
 /* ------------------------------------------------------------------------ */

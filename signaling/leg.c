@@ -155,6 +155,24 @@ amgw_leg_set_direction (AmgwLeg *leg, AmgwMediaDirection direction, GError **err
 }
 
 void
+amgw_leg_describe (AmgwLeg *leg, cJSON *obj)
+{
+  if (leg->klass->describe)
+    leg->klass->describe (leg, obj);
+}
+
+gboolean
+amgw_leg_start_audio_check (AmgwLeg *leg, double tone_hz, guint tone_ms, const char *codec,
+    GError **error)
+{
+  if (leg->klass->start_audio_check == NULL) {
+    unavailable (leg, "run an audio check", error);
+    return FALSE;
+  }
+  return leg->klass->start_audio_check (leg, tone_hz, tone_ms, codec, error);
+}
+
+void
 amgw_leg_hangup (AmgwLeg *leg, AmgwResultCode reason)
 {
   if (leg == NULL || leg->hung_up)

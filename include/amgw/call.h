@@ -66,6 +66,17 @@ typedef struct {
 AmgwCall *amgw_gateway_join_meeting (AmgwGateway *gw, const AmgwRoom *room,
     const AmgwMeetingRequest *request, GError **error);
 
+/* The installer's audio check (POST /v1/rooms/{room}/test-call): calls
+ * @room's Alexa device with no bridge; once media flows the Alexa leg plays
+ * @tone_hz for @tone_ms, then echoes; the call ends by itself @duration_ms
+ * after it is answered.  (transfer none) */
+AmgwCall *amgw_gateway_test_call (AmgwGateway *gw, const AmgwRoom *room, double tone_hz,
+    guint tone_ms, guint duration_ms, const char *codec, GError **error);
+
+/* A recently ended call as the calls view showed it last, with its legs'
+ * final statistics (the last 64 are kept in memory). (transfer full) (nullable) */
+cJSON *amgw_gateway_recent_call (AmgwGateway *gw, const char *session_id);
+
 /* EndMeeting: ends every active call of @room; returns how many. */
 guint amgw_gateway_end_room (AmgwGateway *gw, const AmgwRoom *room, const char *message);
 

@@ -72,6 +72,9 @@ typedef struct {
   char *turn_user;             /* (nullable) */
   char *turn_password;         /* (nullable) secret */
   char **interfaces;           /* (nullable) NULL-terminated allow-list */
+  char *dtls_certificate;      /* (nullable) PEM path; with dtls_private_key, else one is made at start */
+  char *dtls_private_key;      /* (nullable) PEM path */
+  guint ice_timeout_ms;        /* ice-timeout: ICE + DTLS must connect within; default 20000 */
 
   /* [sip] */
   char *sip_listen;            /* (nullable) host:port */

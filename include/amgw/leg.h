@@ -20,6 +20,7 @@
 #pragma once
 
 #include <glib.h>
+#include <cjson/cJSON.h>
 #include "amgw/wire.h"
 
 G_BEGIN_DECLS
@@ -100,6 +101,14 @@ typedef struct {
   /* Both. */
   void (*hangup) (AmgwLeg *leg, AmgwResultCode reason);
   void (*finalize) (AmgwLeg *leg);
+
+  /* Optional: adds live state and statistics (transport, codec, packets,
+   * levels) to the operators' view of the call (GET /v1/calls/{id}). */
+  void (*describe) (AmgwLeg *leg, cJSON *obj);
+  /* Optional, Alexa leg: the installer's audio check in place of a bridge:
+   * once media flows, play @tone_hz for @tone_ms, then echo what is heard. */
+  gboolean (*start_audio_check) (AmgwLeg *leg, double tone_hz, guint tone_ms,
+      const char *codec /* nullable: any; else offer only this one */, GError **error);
 } AmgwLegClass;
 
 /* The base every implementation embeds first. */
@@ -143,6 +152,10 @@ gboolean amgw_leg_apply_answer (AmgwLeg *leg, const char *remote_answer, gboolea
     GError **error);
 gboolean amgw_leg_dial (AmgwLeg *leg, const AmgwDialTarget *target, GError **error);
 gboolean amgw_leg_set_direction (AmgwLeg *leg, AmgwMediaDirection direction, GError **error);
+/* Adds the leg's live view to @obj (nothing if the leg has none). */
+void amgw_leg_describe (AmgwLeg *leg, cJSON *obj);
+gboolean amgw_leg_start_audio_check (AmgwLeg *leg, double tone_hz, guint tone_ms,
+    const char *codec, GError **error);
 /* Idempotent. */
 void amgw_leg_hangup (AmgwLeg *leg, AmgwResultCode reason);
 /* Hangs up if needed, then releases.  NULL-safe. */

@@ -141,11 +141,15 @@ test_health_ready_metrics (void)
     g_assert_nonnull (strstr (body, "ended by an operator"));
   }
   g_assert_cmpuint (amgw_test_http ("GET", readyz, NULL, NULL, NULL, 0, NULL), ==, 200);
-  /* The installer's test call needs the WebRTC leg: a clear 501 for now. */
+  /* The installer's test call needs a leg that can run the audio check
+   * (the scripted test leg cannot): a clear 503; bad parameters: 400. */
   {
     g_autofree char *url = fx_url (fx, "/v1/rooms/boardroom/test-call");
     g_autofree char *url404 = fx_url (fx, "/v1/rooms/nowhere/test-call");
-    g_assert_cmpuint (amgw_test_http ("POST", url, SECRET, NULL, "{}", 2, NULL), ==, 501);
+    g_autofree char *resp = NULL;
+    g_assert_cmpuint (amgw_test_http ("POST", url, SECRET, NULL, "{}", 2, &resp), ==, 503);
+    g_assert_nonnull (strstr (resp, "audio check"));
+    g_assert_cmpuint (amgw_test_http ("POST", url, SECRET, NULL, "{\"tone_hz\": 5}", 14, NULL), ==, 400);
     g_assert_cmpuint (amgw_test_http ("POST", url404, SECRET, NULL, "{}", 2, NULL), ==, 404);
   }
   fx_free (fx);

@@ -1,0 +1,64 @@
+/* amgw — the pool of media loops.
+ *
+ * ARCHITECTURE.md, Threads: a FIXED pool of media threads, each running its
+ * own GMainContext; every libnice agent and UDP socket of a call lives on one
+ * of them.  A call picks a loop with amgw_media_loops_acquire() (the least
+ * loaded one), creates its media objects on that context (through
+ * amgw_media_loops_invoke_sync() or g_main_context_invoke()), and hands the
+ * loop back with amgw_media_loops_release() when its media objects are gone.
+ *
+ * The pool is created and freed by the control thread; acquire, release and
+ * users are thread-safe.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define AMGW_MEDIA_LOOPS_MAX 256   /* ceiling for n_loops (and for the core count) */
+
+typedef struct _AmgwMediaLoops AmgwMediaLoops;
+
+/* Starts @n_loops threads named "amgw-media-0", "amgw-media-1", ..., each
+ * running a GMainLoop on its own GMainContext (that thread's default context
+ * while it runs).  @n_loops 0 means one per core (g_get_num_processors()).
+ * Values above AMGW_MEDIA_LOOPS_MAX are clamped.  Returns once every thread
+ * owns its context, so work queued on a context after this returns always
+ * runs on that loop's thread.  (transfer full) */
+AmgwMediaLoops *amgw_media_loops_new (guint n_loops);
+
+/* Quits every loop and joins its thread.  Objects still living on a loop are
+ * not destroyed (their sources stay attached to a context nobody runs): free
+ * them first; a loop that still counts users is logged as a WARNING.  Must not
+ * be called from a media thread. */
+void amgw_media_loops_free (AmgwMediaLoops *loops);
+
+guint amgw_media_loops_size (AmgwMediaLoops *loops);
+
+/* The context of the loop with the fewest users (the lowest index on a tie),
+ * and counts one more user on it.  Pair with amgw_media_loops_release().
+ * (transfer full): unref it after the release. */
+GMainContext *amgw_media_loops_acquire (AmgwMediaLoops *loops);
+
+/* One user of @ctx's loop is done.  A context that is not in the pool, or a
+ * loop without users, is a programming error (g_critical). */
+void amgw_media_loops_release (AmgwMediaLoops *loops, GMainContext *ctx);
+
+/* How many users loop @index (0 .. size - 1) has. */
+guint amgw_media_loops_users (AmgwMediaLoops *loops, guint index);
+
+/* (transfer none) The context of loop @index, without counting a user: for
+ * tests and diagnostics. */
+GMainContext *amgw_media_loops_get_context (AmgwMediaLoops *loops, guint index);
+
+/* Runs @fn (@data) once on the thread that runs @ctx and waits until it has
+ * returned; @fn's return value is ignored.  For set-up and tear-down, not per
+ * packet.  Calling it from the thread that owns @ctx would deadlock: that is
+ * asserted.  @ctx must be run by some thread (a pool loop is, from
+ * amgw_media_loops_new() to amgw_media_loops_free()). */
+void amgw_media_loops_invoke_sync (GMainContext *ctx, GSourceFunc fn, gpointer data);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AmgwMediaLoops, amgw_media_loops_free)
+
+G_END_DECLS

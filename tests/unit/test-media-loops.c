@@ -1,0 +1,268 @@
+/* Unit tests for the media-loop pool (media/media-loops.c): real threads. */
+#include "amgw/media-loops.h"
+
+#include <string.h>
+#include <sys/prctl.h>
+
+typedef struct {
+  AmgwMediaLoops *loops;
+} Fixture;
+
+static void
+fixture_set_up (Fixture *f, gconstpointer data)
+{
+  f->loops = amgw_media_loops_new (GPOINTER_TO_UINT (data));
+}
+
+static void
+fixture_tear_down (Fixture *f, gconstpointer data)
+{
+  g_clear_pointer (&f->loops, amgw_media_loops_free);
+}
+
+static void
+test_size (Fixture *f, gconstpointer data)
+{
+  g_assert_cmpuint (amgw_media_loops_size (f->loops), ==, 3);
+  for (guint i = 0; i < 3; i++)
+    g_assert_cmpuint (amgw_media_loops_users (f->loops, i), ==, 0);
+}
+
+static void
+test_default_size (void)
+{
+  AmgwMediaLoops *loops = amgw_media_loops_new (0);
+
+  g_assert_cmpuint (amgw_media_loops_size (loops), ==, MAX (1, g_get_num_processors ()));
+  amgw_media_loops_free (loops);
+}
+
+/* Acquire always picks a loop with the fewest users: users never differ by
+ * more than one, and release makes room where it happened. */
+static void
+test_acquire_balances (Fixture *f, gconstpointer data)
+{
+  GMainContext *ctx[9];
+  GMainContext *again;
+
+  for (guint i = 0; i < G_N_ELEMENTS (ctx); i++) {
+    guint min = G_MAXUINT, max = 0;
+
+    ctx[i] = amgw_media_loops_acquire (f->loops);
+    g_assert_nonnull (ctx[i]);
+    for (guint j = 0; j < 3; j++) {
+      min = MIN (min, amgw_media_loops_users (f->loops, j));
+      max = MAX (max, amgw_media_loops_users (f->loops, j));
+    }
+    g_assert_cmpuint (max - min, <=, 1);
+  }
+  for (guint j = 0; j < 3; j++)
+    g_assert_cmpuint (amgw_media_loops_users (f->loops, j), ==, 3);
+  /* The first three went to three different loops. */
+  g_assert_true (ctx[0] != ctx[1] && ctx[1] != ctx[2] && ctx[0] != ctx[2]);
+
+  /* Release two users of ctx[1]'s loop: the next two acquires go there. */
+  amgw_media_loops_release (f->loops, ctx[1]);
+  amgw_media_loops_release (f->loops, ctx[4]);
+  g_assert_true (ctx[1] == ctx[4]);
+  again = amgw_media_loops_acquire (f->loops);
+  g_assert_true (again == ctx[1]);
+  amgw_media_loops_release (f->loops, again);
+  g_main_context_unref (again);
+
+  for (guint i = 0; i < G_N_ELEMENTS (ctx); i++) {
+    if (i != 1 && i != 4)
+      amgw_media_loops_release (f->loops, ctx[i]);
+    g_main_context_unref (ctx[i]);
+  }
+  for (guint j = 0; j < 3; j++)
+    g_assert_cmpuint (amgw_media_loops_users (f->loops, j), ==, 0);
+}
+
+typedef struct {
+  GMainContext *ctx;
+  gboolean owner;
+  gboolean is_thread_default;
+  char thread_name[32];
+  GThread *thread;
+  guint calls;
+} ProbeResult;
+
+static gboolean
+probe_cb (gpointer data)
+{
+  ProbeResult *r = data;
+
+  r->owner = g_main_context_is_owner (r->ctx);
+  r->is_thread_default = g_main_context_get_thread_default () == r->ctx;
+  r->thread = g_thread_self ();
+  prctl (PR_GET_NAME, r->thread_name, 0, 0, 0);
+  r->calls++;
+  return G_SOURCE_CONTINUE;   /* ignored by invoke_sync: runs once */
+}
+
+static void
+test_invoke_sync (Fixture *f, gconstpointer data)
+{
+  GThread *seen[3] = { NULL, };
+
+  for (guint i = 0; i < 3; i++) {
+    ProbeResult r = { .ctx = amgw_media_loops_get_context (f->loops, i) };
+    g_autofree char *name = g_strdup_printf ("amgw-media-%u", i);
+
+    g_assert_false (g_main_context_is_owner (r.ctx));
+    amgw_media_loops_invoke_sync (r.ctx, probe_cb, &r);
+    g_assert_cmpuint (r.calls, ==, 1);
+    g_assert_true (r.owner);
+    g_assert_true (r.is_thread_default);
+    g_assert_true (r.thread != g_thread_self ());
+    g_assert_cmpstr (r.thread_name, ==, name);
+    seen[i] = r.thread;
+  }
+  g_assert_true (seen[0] != seen[1] && seen[1] != seen[2] && seen[0] != seen[2]);
+
+  /* The same context always gives the same thread. */
+  for (guint k = 0; k < 20; k++) {
+    ProbeResult r = { .ctx = amgw_media_loops_get_context (f->loops, 1) };
+
+    amgw_media_loops_invoke_sync (r.ctx, probe_cb, &r);
+    g_assert_true (r.thread == seen[1]);
+  }
+}
+
+/* g_main_context_invoke from another thread queues too (the loops own their
+ * contexts from the start): it must never run in the caller. */
+typedef struct {
+  GMutex lock;
+  GCond cond;
+  gboolean done;
+  gboolean owner;
+  GMainContext *ctx;
+} AsyncProbe;
+
+static gboolean
+async_probe_cb (gpointer data)
+{
+  AsyncProbe *p = data;
+
+  g_mutex_lock (&p->lock);
+  p->owner = g_main_context_is_owner (p->ctx);
+  p->done = TRUE;
+  g_cond_signal (&p->cond);
+  g_mutex_unlock (&p->lock);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+test_invoke_async (Fixture *f, gconstpointer data)
+{
+  AsyncProbe p = { .ctx = amgw_media_loops_get_context (f->loops, 2) };
+
+  g_mutex_init (&p.lock);
+  g_cond_init (&p.cond);
+  g_main_context_invoke (p.ctx, async_probe_cb, &p);
+  g_mutex_lock (&p.lock);
+  while (!p.done)
+    g_cond_wait (&p.cond, &p.lock);
+  g_mutex_unlock (&p.lock);
+  g_assert_true (p.owner);
+  g_cond_clear (&p.cond);
+  g_mutex_clear (&p.lock);
+}
+
+/* Free quits and joins: afterwards no media thread is left in the process. */
+static guint
+count_media_threads (void)
+{
+  g_autoptr (GDir) dir = g_dir_open ("/proc/self/task", 0, NULL);
+  const char *tid;
+  guint n = 0;
+
+  g_assert_nonnull (dir);
+  while ((tid = g_dir_read_name (dir)) != NULL) {
+    g_autofree char *path = g_strdup_printf ("/proc/self/task/%s/comm", tid);
+    g_autofree char *comm = NULL;
+
+    if (g_file_get_contents (path, &comm, NULL, NULL) && g_str_has_prefix (comm, "amgw-media-"))
+      n++;
+  }
+  return n;
+}
+
+static void
+test_free_joins (void)
+{
+  AmgwMediaLoops *loops;
+
+  g_assert_cmpuint (count_media_threads (), ==, 0);
+  loops = amgw_media_loops_new (4);
+  g_assert_cmpuint (count_media_threads (), ==, 4);
+  amgw_media_loops_free (loops);
+  g_assert_cmpuint (count_media_threads (), ==, 0);
+
+  /* Again, freed right after creation, many times: no lost quit. */
+  for (guint i = 0; i < 50; i++)
+    amgw_media_loops_free (amgw_media_loops_new (2));
+  g_assert_cmpuint (count_media_threads (), ==, 0);
+}
+
+static void
+test_release_unknown (void)
+{
+  if (g_test_subprocess ()) {
+    AmgwMediaLoops *loops = amgw_media_loops_new (1);
+    GMainContext *other = g_main_context_new ();
+
+    amgw_media_loops_release (loops, other);
+    return;
+  }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_failed ();
+  g_test_trap_assert_stderr ("*not a media loop*");
+}
+
+static gboolean
+nested_invoke_cb (gpointer data)
+{
+  GMainContext *ctx = data;
+
+  amgw_media_loops_invoke_sync (ctx, probe_cb, NULL);   /* asserts */
+  return G_SOURCE_REMOVE;
+}
+
+static void
+test_invoke_sync_own_thread_asserts (void)
+{
+  if (g_test_subprocess ()) {
+    AmgwMediaLoops *loops = amgw_media_loops_new (1);
+    GMainContext *ctx = amgw_media_loops_get_context (loops, 0);
+
+    amgw_media_loops_invoke_sync (ctx, nested_invoke_cb, ctx);
+    return;
+  }
+  g_test_trap_subprocess (NULL, 5 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_failed ();
+  g_test_trap_assert_stderr ("*g_main_context_is_owner*");
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add ("/media-loops/size", Fixture, GUINT_TO_POINTER (3), fixture_set_up, test_size,
+      fixture_tear_down);
+  g_test_add_func ("/media-loops/default-size", test_default_size);
+  g_test_add ("/media-loops/acquire-balances", Fixture, GUINT_TO_POINTER (3), fixture_set_up,
+      test_acquire_balances, fixture_tear_down);
+  g_test_add ("/media-loops/invoke-sync", Fixture, GUINT_TO_POINTER (3), fixture_set_up,
+      test_invoke_sync, fixture_tear_down);
+  g_test_add ("/media-loops/invoke-async", Fixture, GUINT_TO_POINTER (3), fixture_set_up,
+      test_invoke_async, fixture_tear_down);
+  g_test_add_func ("/media-loops/free-joins", test_free_joins);
+  g_test_add_func ("/media-loops/release-unknown", test_release_unknown);
+  g_test_add_func ("/media-loops/invoke-sync-own-thread-asserts",
+      test_invoke_sync_own_thread_asserts);
+
+  return g_test_run ();
+}
