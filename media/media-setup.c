@@ -4,7 +4,42 @@
 #include "amgw/dtls.h"
 #include "amgw/media-loops.h"
 
+#include <gio/gio.h>
+
 static AmgwMediaLoops *loops;
+
+/* "host:port" -> "ip:port", resolved once (NULL stays NULL).  A name that
+ * does not resolve is an error: better a clear failure at start than calls
+ * that cannot reach the Alexa device through NAT. */
+static gboolean
+resolve (const char *key, const char *host_port, char **out, GError **error)
+{
+  g_autoptr (GNetworkAddress) na = NULL;
+  g_autoptr (GResolver) resolver = NULL;
+  g_autolist (GInetAddress) addrs = NULL;
+  g_autofree char *ip = NULL;
+
+  *out = NULL;
+  if (host_port == NULL)
+    return TRUE;
+  na = G_NETWORK_ADDRESS (g_network_address_parse (host_port, 3478, error));
+  if (na == NULL)
+    return FALSE;
+  if (g_hostname_is_ip_address (g_network_address_get_hostname (na))) {
+    *out = g_strdup (host_port);
+    return TRUE;
+  }
+  resolver = g_resolver_get_default ();
+  addrs = g_resolver_lookup_by_name (resolver, g_network_address_get_hostname (na), NULL, error);
+  if (addrs == NULL) {
+    g_prefix_error (error, "[media] %s: ", key);
+    return FALSE;
+  }
+  ip = g_inet_address_to_string (addrs->data);
+  *out = g_strdup_printf (strchr (ip, ':') ? "[%s]:%u" : "%s:%u", ip,
+      g_network_address_get_port (na));
+  return TRUE;
+}
 static AmgwDtlsCert *cert;
 
 gboolean
@@ -18,6 +53,15 @@ amgw_media_setup (const AmgwConfig *config, GError **error)
     return FALSE;
   loops = amgw_media_loops_new (0);
   amgw_webrtc_leg_register (config, loops, cert);
+  {
+    g_autofree char *stun = NULL;
+    g_autofree char *turn = NULL;
+
+    if (!resolve ("stun-server", config->stun_server, &stun, error) ||
+        !resolve ("turn-server", config->turn_server, &turn, error))
+      return FALSE;
+    amgw_webrtc_leg_set_ice_servers (stun, turn);
+  }
   g_print ("amgw: WebRTC leg ready: %u media loop(s), DTLS certificate sha-256 %s\n",
       amgw_media_loops_size (loops), amgw_dtls_cert_get_fingerprint (cert));
   return TRUE;

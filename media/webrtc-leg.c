@@ -40,6 +40,8 @@ typedef struct {
   const AmgwConfig *config;
   AmgwMediaLoops *loops;
   AmgwDtlsCert *cert;
+  char *stun_server;     /* ip:port, resolved at start-up */
+  char *turn_server;
 } Shared;
 
 static Shared shared;
@@ -625,8 +627,8 @@ ensure_ice (WebrtcLeg *w, gboolean controlling, GError **error)
     .port_min = cfg->rtp_port_min,
     .port_max = cfg->rtp_port_max,
     .public_ip = cfg->media_public_ip,
-    .stun_server = cfg->stun_server,
-    .turn_server = cfg->turn_server,
+    .stun_server = shared.stun_server,
+    .turn_server = shared.turn_server,
     .turn_user = cfg->turn_user,
     .turn_password = cfg->turn_password,
   };
@@ -1217,6 +1219,15 @@ webrtc_factory (AmgwLegRole role, const char *protocol, const char *session_id, 
 }
 
 void
+amgw_webrtc_leg_set_ice_servers (const char *stun_server, const char *turn_server)
+{
+  g_free (shared.stun_server);
+  g_free (shared.turn_server);
+  shared.stun_server = g_strdup (stun_server);
+  shared.turn_server = g_strdup (turn_server);
+}
+
+void
 amgw_webrtc_leg_register (const AmgwConfig *config, AmgwMediaLoops *loops, AmgwDtlsCert *cert)
 {
   static gsize once = 0;
@@ -1228,5 +1239,9 @@ amgw_webrtc_leg_register (const AmgwConfig *config, AmgwMediaLoops *loops, AmgwD
   shared.config = config;
   shared.loops = loops;
   shared.cert = cert;
+  g_free (shared.stun_server);
+  g_free (shared.turn_server);
+  shared.stun_server = g_strdup (config->stun_server);
+  shared.turn_server = g_strdup (config->turn_server);
   amgw_leg_register ("ALEXA", webrtc_factory, NULL);
 }

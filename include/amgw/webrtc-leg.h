@@ -19,6 +19,10 @@ typedef struct _AmgwDtlsCert AmgwDtlsCert;
  * they must outlive every leg. */
 void amgw_webrtc_leg_register (const AmgwConfig *config, AmgwMediaLoops *loops, AmgwDtlsCert *cert);
 
+/* The STUN and TURN servers as ip:port (the ICE agent takes addresses;
+ * amgw_media_setup resolves the configured names once at start-up). */
+void amgw_webrtc_leg_set_ice_servers (const char *stun_server, const char *turn_server);
+
 /* The daemon's media set-up from its configuration: media loops, the DTLS
  * certificate ([media] dtls-certificate / dtls-private-key, or one made now),
  * then amgw_webrtc_leg_register().  amgw_media_teardown() undoes it. */

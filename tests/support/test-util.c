@@ -760,3 +760,9 @@ amgw_test_spin_ms (guint ms)
   gboolean done = FALSE;
   amgw_test_wait_flag (&done, ms);
 }
+
+GPid
+amgw_test_daemon_pid (AmgwTestDaemon *d)
+{
+  return d->running ? d->pid : 0;
+}

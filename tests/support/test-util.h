@@ -33,6 +33,8 @@ const char *amgw_test_daemon_state_dir (AmgwTestDaemon *d);
 /* The daemon's log so far. (transfer full) */
 char *amgw_test_daemon_log (AmgwTestDaemon *d);
 gboolean amgw_test_daemon_is_running (AmgwTestDaemon *d);
+/* The daemon's process id (0 when not running), for benchmarks. */
+GPid amgw_test_daemon_pid (AmgwTestDaemon *d);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AmgwTestDaemon, amgw_test_daemon_free)
 
 /* A synchronous HTTP request (own context; safe while a FakeCloud runs).
