@@ -199,6 +199,9 @@ run_tones (const char *codec)
   g_assert_cmpstr (jstr (v, "alexa_leg.media.codec"), ==, codec);
   g_assert_cmpfloat (jnum (v, "alexa_leg.media.rtp.packets_in"), >, 50);
   g_assert_cmpfloat (jnum (v, "alexa_leg.media.rtp.packets_out"), >, 50);
+  /* The device's RTCP reports arrive (SRTCP over rtcp-mux) and are read. */
+  g_assert_cmpfloat (jnum (v, "alexa_leg.media.rtp.rtcp_in"), >, 0);
+  g_assert_cmpfloat (jnum (v, "alexa_leg.media.rtp.srtp_dropped"), ==, 0);
   cJSON_Delete (v);
   call_free (c);
 }
