@@ -20,6 +20,7 @@
  * loop tears the sockets, timers and pipeline down.
  */
 #include "amgw/rtp-session.h"
+#include "amgw/rtp-util.h"
 #include "amgw/audio.h"
 #include "amgw/demux.h"
 #include "amgw/sdp.h"
@@ -210,26 +211,6 @@ run_on (GMainContext *ctx, GSourceFunc fn, gpointer data)
   g_main_context_invoke_full (ctx, G_PRIORITY_DEFAULT, fn, data, NULL);
 }
 
-static GSource *
-media_timer (AmgwRtpSession *s, guint ms, GSourceFunc fn)
-{
-  GSource *src = g_timeout_source_new (ms);
-
-  g_source_set_callback (src, fn, s, NULL);
-  g_source_attach (src, s->media_ctx);
-  return src;
-}
-
-static void
-clear_source (GSource **source)
-{
-  if (*source) {
-    g_source_destroy (*source);
-    g_source_unref (*source);
-    *source = NULL;
-  }
-}
-
 typedef enum { REPORT_INACTIVE, REPORT_DTMF_DONE } ReportType;
 
 typedef struct {
@@ -363,61 +344,24 @@ on_audio_send (const guint8 *rtp, gsize len, gpointer user_data)
 /* ------------------------------------------------------------------------ */
 /* RTCP (media loop) */
 
-static guint64
-ntp_now (void)
-{
-  gint64 us = g_get_real_time ();
-  guint64 secs = us / G_USEC_PER_SEC + G_GUINT64_CONSTANT (2208988800);
-  guint64 frac = ((guint64) (us % G_USEC_PER_SEC) << 32) / G_USEC_PER_SEC;
-
-  return (secs << 32) | frac;
-}
-
 static gboolean
 on_rtcp_timer (gpointer data)
 {
   AmgwRtpSession *s = data;
-  GstRTCPBuffer rtcp = GST_RTCP_BUFFER_INIT;
-  GstRTCPPacket packet;
-  GstBuffer *buf;
-  GstMapInfo map;
-  guint32 ssrc, ts;
-  guint64 packets, octets;
+  GBytes *report;
+  guint32 ts;
 
   g_mutex_lock (&s->lock);
-  if (!s->negotiated) {
+  if (!s->negotiated || s->torn_down) {
     g_mutex_unlock (&s->lock);
     return G_SOURCE_CONTINUE;
   }
-  ssrc = s->ssrc;
   ts = s->sent_any ? s->last_ts + (guint32) ((g_get_monotonic_time () - s->last_out_us) *
       (gint64) s->codec.clock_rate / G_USEC_PER_SEC) : wall_ts (s, g_get_monotonic_time ());
-  packets = s->rtp_out;
-  octets = s->bytes_out;
+  report = amgw_rtcp_report_new (s->ssrc, s->rtp_out, s->bytes_out, ts, NULL, "amgw");
+  send_locked (s, g_bytes_get_data (report, NULL), g_bytes_get_size (report), TRUE);
   g_mutex_unlock (&s->lock);
-
-  buf = gst_rtcp_buffer_new (1400);
-  gst_rtcp_buffer_map (buf, GST_MAP_READWRITE, &rtcp);
-  if (packets > 0) {
-    gst_rtcp_buffer_add_packet (&rtcp, GST_RTCP_TYPE_SR, &packet);
-    gst_rtcp_packet_sr_set_sender_info (&packet, ssrc, ntp_now (), ts, (guint32) packets,
-        (guint32) octets);
-  } else {
-    gst_rtcp_buffer_add_packet (&rtcp, GST_RTCP_TYPE_RR, &packet);
-    gst_rtcp_packet_rr_set_ssrc (&packet, ssrc);
-  }
-  gst_rtcp_buffer_add_packet (&rtcp, GST_RTCP_TYPE_SDES, &packet);
-  gst_rtcp_packet_sdes_add_item (&packet, ssrc);
-  gst_rtcp_packet_sdes_add_entry (&packet, GST_RTCP_SDES_CNAME, 4, (const guint8 *) "amgw");
-  gst_rtcp_buffer_unmap (&rtcp);
-
-  gst_buffer_map (buf, &map, GST_MAP_READ);
-  g_mutex_lock (&s->lock);
-  if (!s->torn_down)
-    send_locked (s, map.data, map.size, TRUE);
-  g_mutex_unlock (&s->lock);
-  gst_buffer_unmap (buf, &map);
-  gst_buffer_unref (buf);
+  g_bytes_unref (report);
   return G_SOURCE_CONTINUE;
 }
 
@@ -795,9 +739,9 @@ amgw_rtp_session_new (const AmgwRtpSessionParams *params, const AmgwRtpCallbacks
   g_source_set_callback (s->rtcp_watch, (GSourceFunc) (void (*) (void)) on_socket_readable, s,
       NULL);
   g_source_attach (s->rtcp_watch, s->media_ctx);
-  s->inactivity_timer = media_timer (s, CLAMP (s->inactivity_ms / 4, 50, 1000),
-      on_inactivity_timer);
-  s->rtcp_timer = media_timer (s, RTCP_INTERVAL_MS, on_rtcp_timer);
+  s->inactivity_timer = amgw_media_timeout_add (s->media_ctx,
+      CLAMP (s->inactivity_ms / 4, 50, 1000), on_inactivity_timer, s);
+  s->rtcp_timer = amgw_media_timeout_add (s->media_ctx, RTCP_INTERVAL_MS, on_rtcp_timer, s);
   GST_INFO ("[%s] RTP session on %s port %u (%s)", s->sid, s->local_ip, s->local_port,
       s->security == AMGW_RTP_SDES_SRTP ? "RTP/SAVP" : "RTP/AVP");
   return s;
@@ -1555,7 +1499,7 @@ amgw_rtp_session_send_dtmf (AmgwRtpSession *s, const char *digits, AmgwDtmfMode 
   s->dtmf_wait_ticks = 0;
   s->dtmf_pause_ms = pause_ms ? pause_ms : 500;
   if (s->dtmf_timer == NULL && !s->torn_down)
-    s->dtmf_timer = media_timer (s, DTMF_TICK_MS, on_dtmf_tick);
+    s->dtmf_timer = amgw_media_timeout_add (s->media_ctx, DTMF_TICK_MS, on_dtmf_tick, s);
   g_mutex_unlock (&s->lock);
   /* The digits may be a PIN: their count only. */
   GST_INFO ("[%s] sending %" G_GSIZE_FORMAT " DTMF characters as RFC 4733 events", s->sid, n);
@@ -1684,13 +1628,13 @@ teardown_on_media (gpointer data)
   AmgwAudio *audio;
   AmgwSrtp *srtp;
 
-  clear_source (&s->rtp_watch);
-  clear_source (&s->rtcp_watch);
-  clear_source (&s->inactivity_timer);
-  clear_source (&s->rtcp_timer);
+  amgw_media_source_clear (&s->rtp_watch);
+  amgw_media_source_clear (&s->rtcp_watch);
+  amgw_media_source_clear (&s->inactivity_timer);
+  amgw_media_source_clear (&s->rtcp_timer);
   g_mutex_lock (&s->lock);
   s->torn_down = TRUE;
-  clear_source (&s->dtmf_timer);
+  amgw_media_source_clear (&s->dtmf_timer);
   audio = g_steal_pointer (&s->audio);
   g_mutex_unlock (&s->lock);
   /* The pipeline first (it joins its threads, which take @lock to send). */

@@ -19,6 +19,7 @@
 #include "amgw/dtls.h"
 #include "amgw/ice.h"
 #include "amgw/media-loops.h"
+#include "amgw/rtp-util.h"
 #include "amgw/sdp.h"
 #include "amgw/srtp.h"
 
@@ -45,20 +46,6 @@ typedef struct {
 } Shared;
 
 static Shared shared;
-
-typedef struct {
-  /* RFC 3550 receiver state for one source. */
-  gboolean started;
-  guint32 ssrc;
-  guint16 max_seq;
-  guint32 cycles;
-  guint32 base_seq;
-  guint32 received;
-  guint32 expected_prior, received_prior;
-  double jitter;            /* in RTP units */
-  gint64 last_transit;
-  guint clock_rate;
-} RecvState;
 
 struct _WebrtcLeg {
   AmgwLeg parent;
@@ -105,7 +92,7 @@ struct _WebrtcLeg {
   AmgwCodec codec;                  /* the codec in use */
   gboolean have_codec;
   guint32 local_ssrc;
-  RecvState recv;
+  AmgwRtpRecvStats recv;
   guint64 rtp_in, bytes_in, rtp_out, bytes_out, rtcp_in, rtcp_out, srtp_drops;
   guint32 last_rtp_ts;
   double remote_fraction_lost;      /* from the peer's receiver reports */
@@ -158,26 +145,6 @@ run_on (GMainContext *ctx, GSourceFunc fn, gpointer data)
   g_main_context_invoke_full (ctx, G_PRIORITY_DEFAULT, fn, data, NULL);
 }
 
-static GSource *
-media_timer (WebrtcLeg *w, guint ms, GSourceFunc fn)
-{
-  GSource *s = g_timeout_source_new (ms);
-
-  g_source_set_callback (s, fn, w, NULL);
-  g_source_attach (s, w->media_ctx);
-  return s;
-}
-
-static void
-clear_timer (GSource **source)
-{
-  if (*source) {
-    g_source_destroy (*source);
-    g_source_unref (*source);
-    *source = NULL;
-  }
-}
-
 static void
 set_text (WebrtcLeg *w, char **field, const char *value)
 {
@@ -227,44 +194,8 @@ fail (WebrtcLeg *w, const char *why)
 {
   GST_WARNING ("[%s] %s", w->sid, why);
   set_text (w, &w->failure, why);
-  clear_timer (&w->connect_timer);
+  amgw_media_source_clear (&w->connect_timer);
   report (w, AMGW_LEG_EVENT_ENDED, AMGW_RESULT_INTERNAL_ERROR, why);
-}
-
-/* ------------------------------------------------------------------------ */
-/* RTP statistics (RFC 3550 A.1, A.8) */
-
-static void
-recv_update (RecvState *s, guint16 seq, guint32 ts, guint32 ssrc, gint64 arrival_us)
-{
-  gint64 arrival, transit, d;
-
-  if (!s->started || s->ssrc != ssrc) {
-    memset (s, 0, sizeof *s - sizeof s->clock_rate);
-    s->started = TRUE;
-    s->ssrc = ssrc;
-    s->max_seq = seq;
-    s->base_seq = seq;
-  } else {
-    guint16 delta = seq - s->max_seq;
-    if (delta < 0x8000) {
-      if (seq < s->max_seq)
-        s->cycles += 0x10000;
-      s->max_seq = seq;
-    }
-  }
-  s->received++;
-  if (s->clock_rate) {
-    arrival = arrival_us * s->clock_rate / G_USEC_PER_SEC;
-    transit = arrival - ts;
-    if (s->received > 1) {
-      d = transit - s->last_transit;
-      if (d < 0)
-        d = -d;
-      s->jitter += (d - s->jitter) / 16.0;
-    }
-    s->last_transit = transit;
-  }
 }
 
 /* ------------------------------------------------------------------------ */
@@ -312,69 +243,18 @@ on_audio_send (const guint8 *rtp, gsize len, gpointer user_data)
 /* ------------------------------------------------------------------------ */
 /* RTCP: sender and receiver reports every few seconds (media loop) */
 
-static guint64
-ntp_now (void)
-{
-  gint64 us = g_get_real_time ();
-  guint64 secs = us / G_USEC_PER_SEC + G_GUINT64_CONSTANT (2208988800);
-  guint64 frac = ((guint64) (us % G_USEC_PER_SEC) << 32) / G_USEC_PER_SEC;
-  return (secs << 32) | frac;
-}
-
 static gboolean
 on_rtcp_timer (gpointer data)
 {
   WebrtcLeg *w = data;
-  GstRTCPBuffer rtcp = GST_RTCP_BUFFER_INIT;
-  GstRTCPPacket packet;
-  GstBuffer *buf = gst_rtcp_buffer_new (1400);
-  GstMapInfo map;
-  guint32 ssrc, ts;
-  guint64 packets, octets;
-  RecvState rs;
+  GBytes *report;
 
   g_mutex_lock (&w->lock);
-  ssrc = w->local_ssrc;
-  ts = w->last_rtp_ts;
-  packets = w->rtp_out;
-  octets = w->bytes_out;
-  rs = w->recv;
+  report = amgw_rtcp_report_new (w->local_ssrc, w->rtp_out, w->bytes_out, w->last_rtp_ts,
+      &w->recv, "amgw");
   g_mutex_unlock (&w->lock);
-
-  gst_rtcp_buffer_map (buf, GST_MAP_READWRITE, &rtcp);
-  if (packets > 0) {
-    gst_rtcp_buffer_add_packet (&rtcp, GST_RTCP_TYPE_SR, &packet);
-    gst_rtcp_packet_sr_set_sender_info (&packet, ssrc, ntp_now (), ts, (guint32) packets,
-        (guint32) octets);
-  } else {
-    gst_rtcp_buffer_add_packet (&rtcp, GST_RTCP_TYPE_RR, &packet);
-    gst_rtcp_packet_rr_set_ssrc (&packet, ssrc);
-  }
-  if (rs.started) {
-    guint32 ext_max = rs.cycles + rs.max_seq;
-    guint32 expected = ext_max - rs.base_seq + 1;
-    gint32 lost = (gint32) (expected - rs.received);
-    guint32 exp_int = expected - rs.expected_prior;
-    guint32 rec_int = rs.received - rs.received_prior;
-    gint32 lost_int = (gint32) (exp_int - rec_int);
-    guint8 fraction = (exp_int == 0 || lost_int <= 0) ? 0 : (guint8) ((lost_int << 8) / exp_int);
-
-    gst_rtcp_packet_add_rb (&packet, rs.ssrc, fraction, CLAMP (lost, 0, 0x7fffff), ext_max,
-        (guint32) rs.jitter, 0, 0);
-    g_mutex_lock (&w->lock);
-    w->recv.expected_prior = expected;
-    w->recv.received_prior = rs.received;
-    g_mutex_unlock (&w->lock);
-  }
-  gst_rtcp_buffer_add_packet (&rtcp, GST_RTCP_TYPE_SDES, &packet);
-  gst_rtcp_packet_sdes_add_item (&packet, ssrc);
-  gst_rtcp_packet_sdes_add_entry (&packet, GST_RTCP_SDES_CNAME, 4, (const guint8 *) "amgw");
-  gst_rtcp_buffer_unmap (&rtcp);
-
-  gst_buffer_map (buf, &map, GST_MAP_READ);
-  send_packet (w, map.data, map.size, TRUE);
-  gst_buffer_unmap (buf, &map);
-  gst_buffer_unref (buf);
+  send_packet (w, g_bytes_get_data (report, NULL), g_bytes_get_size (report), TRUE);
+  g_bytes_unref (report);
   return G_SOURCE_CONTINUE;
 }
 
@@ -470,8 +350,9 @@ on_ice_receive (guint8 *data, gsize len, gpointer user_data)
   if (ok) {
     w->rtp_in++;
     w->bytes_in += n;
-    recv_update (&w->recv, GST_READ_UINT16_BE (buf + 2), GST_READ_UINT32_BE (buf + 4),
-        GST_READ_UINT32_BE (buf + 8), g_get_monotonic_time ());
+    amgw_rtp_recv_stats_update (&w->recv, GST_READ_UINT16_BE (buf + 2),
+        GST_READ_UINT32_BE (buf + 4), GST_READ_UINT32_BE (buf + 8), w->codec.clock_rate,
+        g_get_monotonic_time ());
   } else {
     w->srtp_drops++;
   }
@@ -523,7 +404,7 @@ on_dtls_connected (const AmgwSrtpKeys *keys, gpointer user_data)
   }
   GST_INFO ("[%s] DTLS connected as %s; SRTP %s", w->sid,
       w->role == AMGW_DTLS_CLIENT ? "client" : "server", profile_name (keys->profile));
-  clear_timer (&w->connect_timer);
+  amgw_media_source_clear (&w->connect_timer);
   g_mutex_lock (&w->lock);
   g_clear_pointer (&w->srtp, amgw_srtp_free);
   w->srtp = srtp;
@@ -533,7 +414,7 @@ on_dtls_connected (const AmgwSrtpKeys *keys, gpointer user_data)
   w->dtls_state = g_strdup ("connected");
   g_mutex_unlock (&w->lock);
   if (w->rtcp_timer == NULL)
-    w->rtcp_timer = media_timer (w, AMGW_RTCP_INTERVAL_MS, on_rtcp_timer);
+    w->rtcp_timer = amgw_media_timeout_add (w->media_ctx, AMGW_RTCP_INTERVAL_MS, on_rtcp_timer, w);
   start_audio_if_ready (w);
 }
 
@@ -610,7 +491,7 @@ on_connect_timeout (gpointer data)
 {
   WebrtcLeg *w = data;
 
-  clear_timer (&w->connect_timer);
+  amgw_media_source_clear (&w->connect_timer);
   if (amgw_ice_get_state (w->ice) != AMGW_ICE_CONNECTED)
     fail (w, "ICE did not connect to the Alexa device in time");
   else
@@ -648,7 +529,7 @@ arm_connect_timer (WebrtcLeg *w)
 {
   if (w->connect_timer || (w->dtls && amgw_dtls_is_connected (w->dtls)))
     return;
-  w->connect_timer = media_timer (w, shared.config->ice_timeout_ms, on_connect_timeout);
+  w->connect_timer = amgw_media_timeout_add (w->media_ctx, shared.config->ice_timeout_ms, on_connect_timeout, w);
 }
 
 /* Applies the remote description's transport part (media loop). */
@@ -690,7 +571,6 @@ set_codec (WebrtcLeg *w, const GArray *codecs)
     w->codec.fmtp = g_strdup (c->fmtp);
     w->codec.name = NULL;
     w->have_codec = TRUE;
-    w->recv.clock_rate = c->clock_rate;
     g_mutex_unlock (&w->lock);
     GST_INFO ("[%s] codec %s/%u payload type %u", w->sid, amgw_codec_name (c->id), c->clock_rate,
         c->pt);
@@ -1110,7 +990,7 @@ webrtc_describe (AmgwLeg *leg, cJSON *obj)
   cJSON_AddNumberToObject (rtp, "rtcp_out", (double) w->rtcp_out);
   cJSON_AddNumberToObject (rtp, "srtp_dropped", (double) w->srtp_drops);
   cJSON_AddNumberToObject (rtp, "jitter_ms",
-      w->recv.clock_rate ? w->recv.jitter * 1000.0 / w->recv.clock_rate : 0);
+      amgw_rtp_recv_stats_jitter_ms (&w->recv, w->codec.clock_rate));
   cJSON_AddNumberToObject (remote, "fraction_lost", w->remote_fraction_lost);
   cJSON_AddNumberToObject (remote, "cumulative_lost", w->remote_cumulative_lost);
   cJSON_AddNumberToObject (remote, "jitter_ms", w->remote_jitter_ms);
@@ -1145,8 +1025,8 @@ teardown_on_media (gpointer data)
     g_set_error (&op->error, G_IO_ERROR, G_IO_ERROR_CLOSED, "the leg is closed");
     sdp_op_finish (op);
   }
-  clear_timer (&w->connect_timer);
-  clear_timer (&w->rtcp_timer);
+  amgw_media_source_clear (&w->connect_timer);
+  amgw_media_source_clear (&w->rtcp_timer);
   /* The pipeline first: after this no streaming thread sends any more. */
   g_clear_pointer (&w->audio, amgw_audio_free);
   g_clear_pointer (&w->dtls, amgw_dtls_free);

@@ -1,0 +1,118 @@
+/* amgw — media timers, RFC 3550 receiver statistics, RTCP reports. */
+#include "amgw/rtp-util.h"
+
+#include <gst/rtp/gstrtcpbuffer.h>
+#include <string.h>
+
+GSource *
+amgw_media_timeout_add (GMainContext *context, guint ms, GSourceFunc fn, gpointer data)
+{
+  GSource *s = g_timeout_source_new (ms);
+
+  g_source_set_callback (s, fn, data, NULL);
+  g_source_attach (s, context);
+  return s;
+}
+
+void
+amgw_media_source_clear (GSource **source)
+{
+  if (*source) {
+    g_source_destroy (*source);
+    g_source_unref (*source);
+    *source = NULL;
+  }
+}
+
+void
+amgw_rtp_recv_stats_update (AmgwRtpRecvStats *s, guint16 seq, guint32 ts, guint32 ssrc,
+    guint clock_rate, gint64 arrival_us)
+{
+  gint64 transit, d;
+
+  if (!s->started || s->ssrc != ssrc) {
+    memset (s, 0, sizeof *s);
+    s->started = TRUE;
+    s->ssrc = ssrc;
+    s->max_seq = seq;
+    s->base_seq = seq;
+  } else {
+    guint16 delta = seq - s->max_seq;
+    if (delta < 0x8000) {   /* in order, maybe with a gap */
+      if (seq < s->max_seq)
+        s->cycles += 0x10000;
+      s->max_seq = seq;
+    }
+  }
+  s->received++;
+  if (clock_rate) {
+    transit = arrival_us * clock_rate / G_USEC_PER_SEC - ts;
+    if (s->received > 1) {
+      d = ABS (transit - s->last_transit);
+      s->jitter += (d - s->jitter) / 16.0;
+    }
+    s->last_transit = transit;
+  }
+}
+
+double
+amgw_rtp_recv_stats_jitter_ms (const AmgwRtpRecvStats *s, guint clock_rate)
+{
+  return clock_rate ? s->jitter * 1000.0 / clock_rate : 0;
+}
+
+static guint64
+ntp_now (void)
+{
+  gint64 us = g_get_real_time ();
+  guint64 secs = us / G_USEC_PER_SEC + G_GUINT64_CONSTANT (2208988800);
+  guint64 frac = ((guint64) (us % G_USEC_PER_SEC) << 32) / G_USEC_PER_SEC;
+
+  return (secs << 32) | frac;
+}
+
+GBytes *
+amgw_rtcp_report_new (guint32 ssrc, guint64 packets_sent, guint64 octets_sent, guint32 rtp_ts,
+    AmgwRtpRecvStats *recv, const char *cname)
+{
+  GstRTCPBuffer rtcp = GST_RTCP_BUFFER_INIT;
+  GstRTCPPacket packet;
+  GstBuffer *buf = gst_rtcp_buffer_new (1400);
+  GstMapInfo map;
+  GBytes *bytes;
+
+  gst_rtcp_buffer_map (buf, GST_MAP_READWRITE, &rtcp);
+  if (packets_sent > 0) {
+    gst_rtcp_buffer_add_packet (&rtcp, GST_RTCP_TYPE_SR, &packet);
+    gst_rtcp_packet_sr_set_sender_info (&packet, ssrc, ntp_now (), rtp_ts,
+        (guint32) packets_sent, (guint32) octets_sent);
+  } else {
+    gst_rtcp_buffer_add_packet (&rtcp, GST_RTCP_TYPE_RR, &packet);
+    gst_rtcp_packet_rr_set_ssrc (&packet, ssrc);
+  }
+  if (recv && recv->started) {
+    guint32 ext_max = recv->cycles + recv->max_seq;
+    guint32 expected = ext_max - recv->base_seq + 1;
+    gint32 lost = (gint32) (expected - recv->received);
+    guint32 exp_int = expected - recv->expected_prior;
+    guint32 rec_int = recv->received - recv->received_prior;
+    gint32 lost_int = (gint32) (exp_int - rec_int);
+    guint8 fraction = (exp_int == 0 || lost_int <= 0) ? 0 : (guint8) ((lost_int << 8) / exp_int);
+
+    gst_rtcp_packet_add_rb (&packet, recv->ssrc, fraction, CLAMP (lost, 0, 0x7fffff), ext_max,
+        (guint32) recv->jitter, 0, 0);
+    recv->expected_prior = expected;
+    recv->received_prior = recv->received;
+  }
+  gst_rtcp_buffer_add_packet (&rtcp, GST_RTCP_TYPE_SDES, &packet);
+  gst_rtcp_packet_sdes_add_item (&packet, ssrc);
+  gst_rtcp_packet_sdes_add_entry (&packet, GST_RTCP_SDES_CNAME, strlen (cname),
+      (const guint8 *) cname);
+  gst_rtcp_buffer_unmap (&rtcp);
+
+  gst_buffer_map (buf, &map, GST_MAP_READ);
+  bytes = g_bytes_new (map.data, map.size);
+  gst_buffer_unmap (buf, &map);
+  gst_buffer_unref (buf);
+  return bytes;
+}
