@@ -1,10 +1,14 @@
 /* amgw — the daemon's media set-up: media loops, DTLS certificate, the
  * WebRTC leg. */
+#define _GNU_SOURCE  /* dladdr */
 #include "amgw/webrtc-leg.h"
 #include "amgw/dtls.h"
 #include "amgw/media-loops.h"
+#include "amgw/sip-leg.h"
 
 #include <gio/gio.h>
+#include <dlfcn.h>
+#include <string.h>
 
 static AmgwMediaLoops *loops;
 
@@ -42,9 +46,31 @@ resolve (const char *key, const char *host_port, char **out, GError **error)
 }
 static AmgwDtlsCert *cert;
 
+/* libnice and Sofia-SIP both export stun_message_length().  The one loaded
+ * first serves both, and libnice's STUN parsing reads past its buffers with
+ * Sofia-SIP's (a crash on the first connectivity check).  The build links
+ * libnice first; refuse to run if something changed that. */
+static gboolean
+check_stun_symbols (GError **error)
+{
+  void *sym = dlsym (RTLD_DEFAULT, "stun_message_length");
+  Dl_info info;
+
+  if (sym == NULL || !dladdr (sym, &info) || info.dli_fname == NULL ||
+      strstr (info.dli_fname, "libnice") == NULL) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+        "libnice's STUN functions are shadowed by %s (link libnice before Sofia-SIP)",
+        sym && dladdr (sym, &info) && info.dli_fname ? info.dli_fname : "another library");
+    return FALSE;
+  }
+  return TRUE;
+}
+
 gboolean
 amgw_media_setup (const AmgwConfig *config, GError **error)
 {
+  if (!check_stun_symbols (error))
+    return FALSE;
   if (config->dtls_certificate)
     cert = amgw_dtls_cert_load (config->dtls_certificate, config->dtls_private_key, error);
   else
@@ -62,6 +88,10 @@ amgw_media_setup (const AmgwConfig *config, GError **error)
       return FALSE;
     amgw_webrtc_leg_set_ice_servers (stun, turn);
   }
+  /* The bridge leg for SIP and SIPS, on the same media loops. */
+  amgw_sip_leg_register (config, loops, error);
+  if (error != NULL && *error != NULL)
+    return FALSE;
   g_print ("amgw: WebRTC leg ready: %u media loop(s), DTLS certificate sha-256 %s\n",
       amgw_media_loops_size (loops), amgw_dtls_cert_get_fingerprint (cert));
   return TRUE;
@@ -76,6 +106,7 @@ noop (gpointer data)
 void
 amgw_media_teardown (void)
 {
+  amgw_sip_leg_shutdown ();
   amgw_leg_unregister_all ();
   if (loops) {
     /* Legs closed by the last calls queue their tear-down on the media

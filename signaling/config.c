@@ -40,6 +40,12 @@ G_DEFINE_QUARK (amgw-config-error-quark, amgw_config_error)
 #define CONFIG_MAX_HOST_CHARS 253
 #define CONFIG_MAX_INTERFACES 64
 #define CONFIG_MAX_INTERFACE_CHARS 64
+#define CONFIG_MAX_SIP_URI_CHARS 512
+#define CONFIG_MAX_DIAL_TEMPLATE_CHARS 256
+#define CONFIG_MAX_PROVIDER_NAME_CHARS 64
+#define CONFIG_MIN_SESSION_EXPIRES_S 90      /* RFC 4028 Min-SE */
+#define CONFIG_MAX_SESSION_EXPIRES_S 86400
+#define CONFIG_MAX_DTMF_PAUSE_MS 60000
 
 #define EMBEDDED_DEFAULT_NAME "<embedded default>"
 
@@ -816,7 +822,12 @@ static const char *const media_keys[] = {
   "turn-password", "interfaces", "dtls-certificate", "dtls-private-key", "ice-timeout", NULL
 };
 static const char *const sip_keys[] = {
-  "listen", "public-ip", "user", "password", "dtmf", NULL
+  "listen", "public-ip", "user", "password", "dtmf", "outbound-proxy", "register", "registrar",
+  "ca-file", "dial-template", "dtmf-pause", "invite-timeout", "session-expires",
+  "inactivity-timeout", NULL
+};
+static const char *const provider_keys[] = {
+  "dial-template", "dtmf", "dtmf-pause", NULL
 };
 static const char *const meetings_keys[] = {
   "directory", NULL
@@ -833,7 +844,18 @@ typedef struct {
   GHashTable *endpoint_ids;   /* endpoint-id -> room group name (transfer none) */
   GHashTable *room_names;     /* room NAME -> room group name (transfer none) */
   gboolean too_many_rooms;
+  GHashTable *provider_names; /* lower-case provider NAME (owned) -> group name (transfer none) */
 } Loader;
+
+static void
+provider_free (gpointer p)
+{
+  AmgwSipProvider *provider = p;
+
+  g_free (provider->name);
+  g_free (provider->dial_template);
+  g_free (provider);
+}
 
 static void
 room_free (gpointer p)
@@ -871,6 +893,12 @@ amgw_config_free (AmgwConfig *config)
   g_free (config->sip_public_ip);
   g_free (config->sip_user);
   wipe_string (&config->sip_password);
+  g_free (config->sip_outbound_proxy);
+  g_free (config->sip_registrar);
+  g_free (config->sip_ca_file);
+  g_free (config->sip_dial_template);
+  if (config->sip_providers != NULL)
+    g_ptr_array_unref (config->sip_providers);
   g_free (config->meetings_directory);
   g_free (config->dtls_certificate);
   g_free (config->dtls_private_key);
@@ -899,6 +927,12 @@ config_new_with_defaults (const char *source)
   config->rtp_port_min = 10000;
   config->rtp_port_max = 20000;
   config->sip_dtmf = AMGW_DTMF_RFC4733;
+  config->sip_dial_template = g_strdup ("{id}");
+  config->sip_dtmf_pause_ms = 2000;
+  config->sip_invite_timeout_ms = 60000;
+  config->sip_session_expires_s = 1800;
+  config->sip_inactivity_timeout_ms = 30000;
+  config->sip_providers = g_ptr_array_new_with_free_func (provider_free);
   config->rooms = g_ptr_array_new_with_free_func (room_free);
   config->source = g_strdup (source);
   return config;
@@ -1186,21 +1220,166 @@ load_media (Loader *loader)
   }
 }
 
+/* A sip: or sips: URI with a host (for outbound-proxy and registrar). */
+static void
+get_sip_uri (Loader *loader, const char *group, const char *key, char **out)
+{
+  g_autofree char *s = amgw_ini_check_get_string (loader->check, group, key);
+  const char *rest;
+
+  if (s == NULL)
+    return;
+  if (g_ascii_strncasecmp (s, "sip:", 4) == 0)
+    rest = s + 4;
+  else if (g_ascii_strncasecmp (s, "sips:", 5) == 0)
+    rest = s + 5;
+  else {
+    amgw_ini_check_problem (loader->check, group, key, "not a sip: or sips: URI");
+    return;
+  }
+  if (strlen (s) > CONFIG_MAX_SIP_URI_CHARS) {
+    amgw_ini_check_problem (loader->check, group, key, "longer than %d characters",
+        CONFIG_MAX_SIP_URI_CHARS);
+    return;
+  }
+  if (*rest == '\0' || *rest == ';' || *rest == ':' || strpbrk (s, " \t<>\"") != NULL) {
+    amgw_ini_check_problem (loader->check, group, key,
+        "not a valid SIP URI: expected sip:host[:port][;params]");
+    return;
+  }
+  g_free (*out);
+  *out = g_steal_pointer (&s);
+}
+
+/* A dial template: the Request-URI's user part, with {id}, {pin} and
+ * {endpoint} as the only placeholders. */
+static void
+get_dial_template (Loader *loader, const char *group, const char *key, char **out)
+{
+  g_autofree char *s = amgw_ini_check_get_string (loader->check, group, key);
+
+  if (s == NULL)
+    return;
+  if (g_utf8_strlen (s, -1) > CONFIG_MAX_DIAL_TEMPLATE_CHARS) {
+    amgw_ini_check_problem (loader->check, group, key, "longer than %d characters",
+        CONFIG_MAX_DIAL_TEMPLATE_CHARS);
+    return;
+  }
+  for (const char *p = s; *p != '\0'; p++) {
+    if (*p == '{') {
+      if (g_str_has_prefix (p, "{id}") || g_str_has_prefix (p, "{pin}")
+          || g_str_has_prefix (p, "{endpoint}")) {
+        p = strchr (p, '}');
+        continue;
+      }
+      amgw_ini_check_problem (loader->check, group, key,
+          "unknown placeholder: use {id}, {pin} and {endpoint}");
+      return;
+    }
+    if (*p == '}' || *p == '@' || g_ascii_isspace (*p)) {
+      amgw_ini_check_problem (loader->check, group, key,
+          "the template is the URI's user part: no '@', blanks or stray '}'");
+      return;
+    }
+  }
+  g_free (*out);
+  *out = g_steal_pointer (&s);
+}
+
+static gboolean
+get_dtmf (Loader *loader, const char *group, AmgwDtmfMode *out)
+{
+  g_autofree char *dtmf = amgw_ini_check_get_string (loader->check, group, "dtmf");
+
+  if (dtmf == NULL)
+    return FALSE;
+  if (!amgw_dtmf_mode_from_string (dtmf, out)) {
+    amgw_ini_check_problem (loader->check, group, "dtmf", "must be rfc4733, info or inband");
+    return FALSE;
+  }
+  return TRUE;
+}
+
 static void
 load_sip (Loader *loader)
 {
   const char *g = "sip";
   AmgwConfig *config = loader->config;
-  g_autofree char *dtmf = NULL;
+  g_autofree char *ca_file = NULL;
 
   check_known_keys (loader, g, sip_keys);
   get_host_port (loader, g, "listen", 0, &config->sip_listen);
   get_ip (loader, g, "public-ip", &config->sip_public_ip);
   get_text (loader, g, "user", AMGW_INI_MAX_VALUE_CHARS, &config->sip_user);
   get_secret (loader, g, "password", 1, &config->sip_password);
-  dtmf = amgw_ini_check_get_string (loader->check, g, "dtmf");
-  if (dtmf != NULL && !amgw_dtmf_mode_from_string (dtmf, &config->sip_dtmf))
-    amgw_ini_check_problem (loader->check, g, "dtmf", "must be rfc4733, info or inband");
+  get_dtmf (loader, g, &config->sip_dtmf);
+  get_sip_uri (loader, g, "outbound-proxy", &config->sip_outbound_proxy);
+  get_bool (loader, g, "register", &config->sip_register);
+  get_sip_uri (loader, g, "registrar", &config->sip_registrar);
+  if (config->sip_register && config->sip_registrar == NULL
+      && !amgw_ini_check_has_key (loader->check, g, "registrar"))
+    amgw_ini_check_problem (loader->check, g, "register", "register = true needs a registrar");
+  if (config->sip_register && config->sip_user == NULL)
+    amgw_ini_check_problem (loader->check, g, "register", "register = true needs a user");
+  ca_file = amgw_ini_check_get_string (loader->check, g, "ca-file");
+  if (ca_file != NULL) {
+    g_free (config->sip_ca_file);
+    config->sip_ca_file = resolve_path (loader->base_dir, ca_file);
+  }
+  get_dial_template (loader, g, "dial-template", &config->sip_dial_template);
+  get_uint (loader, g, "dtmf-pause", 0, CONFIG_MAX_DTMF_PAUSE_MS, &config->sip_dtmf_pause_ms);
+  get_uint (loader, g, "invite-timeout", CONFIG_MIN_TIMEOUT_MS, CONFIG_MAX_TIMEOUT_MS,
+      &config->sip_invite_timeout_ms);
+  get_uint (loader, g, "session-expires", CONFIG_MIN_SESSION_EXPIRES_S,
+      CONFIG_MAX_SESSION_EXPIRES_S, &config->sip_session_expires_s);
+  get_uint (loader, g, "inactivity-timeout", CONFIG_MIN_TIMEOUT_MS, CONFIG_MAX_TIMEOUT_MS,
+      &config->sip_inactivity_timeout_ms);
+}
+
+static void
+load_provider (Loader *loader, const char *g)
+{
+  AmgwIniCheck *check = loader->check;
+  g_autofree char *name = NULL, *folded = NULL;
+  AmgwSipProvider *provider;
+
+  name = g_strstrip (g_strdup (g + strlen ("provider")));
+  if (*name == '\0') {
+    amgw_ini_check_problem (check, g, NULL, "a provider group needs a name: [provider NAME]");
+    return;
+  }
+  if (g_utf8_strlen (name, -1) > CONFIG_MAX_PROVIDER_NAME_CHARS) {
+    amgw_ini_check_problem (check, g, NULL, "provider name longer than %d characters",
+        CONFIG_MAX_PROVIDER_NAME_CHARS);
+    return;
+  }
+  folded = g_utf8_casefold (name, -1);
+  if (g_hash_table_contains (loader->provider_names, folded)) {
+    const char *other = g_hash_table_lookup (loader->provider_names, folded);
+    amgw_ini_check_problem (check, g, NULL,
+        "provider %s is already at line %u (names match case-insensitively)", name,
+        amgw_ini_check_get_line (check, other, NULL));
+    return;
+  }
+  if (loader->config->sip_providers->len >= AMGW_MAX_PROVIDERS) {
+    amgw_ini_check_problem (check, g, NULL, "too many providers (at most %d)", AMGW_MAX_PROVIDERS);
+    return;
+  }
+  check_known_keys (loader, g, provider_keys);
+  g_hash_table_insert (loader->provider_names, g_steal_pointer (&folded), (gpointer) g);
+
+  provider = g_new0 (AmgwSipProvider, 1);
+  provider->name = g_steal_pointer (&name);
+  g_ptr_array_add (loader->config->sip_providers, provider);
+  get_dial_template (loader, g, "dial-template", &provider->dial_template);
+  provider->has_dtmf = get_dtmf (loader, g, &provider->dtmf);
+  /* G_MAXUINT is out of range: still there after get_uint, the key was
+   * absent, empty or wrong (a problem already). */
+  provider->dtmf_pause_ms = G_MAXUINT;
+  get_uint (loader, g, "dtmf-pause", 0, CONFIG_MAX_DTMF_PAUSE_MS, &provider->dtmf_pause_ms);
+  provider->has_dtmf_pause = provider->dtmf_pause_ms != G_MAXUINT;
+  if (!provider->has_dtmf_pause)
+    provider->dtmf_pause_ms = 0;
 }
 
 static void
@@ -1323,6 +1502,7 @@ config_load (const char *data, gsize len, const char *name, GPtrArray *problems,
   g_autoptr (AmgwConfig) config = NULL;
   g_autoptr (GHashTable) endpoint_ids = NULL;
   g_autoptr (GHashTable) room_names = NULL;
+  g_autoptr (GHashTable) provider_names = NULL;
   g_autofree char *base_dir = NULL;
   g_auto (GStrv) groups = NULL;
   Loader loader;
@@ -1336,7 +1516,8 @@ config_load (const char *data, gsize len, const char *name, GPtrArray *problems,
   base_dir = base_dir_for (name);
   endpoint_ids = g_hash_table_new (g_str_hash, g_str_equal);
   room_names = g_hash_table_new (g_str_hash, g_str_equal);
-  loader = (Loader) { check, config, base_dir, endpoint_ids, room_names, FALSE };
+  provider_names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  loader = (Loader) { check, config, base_dir, endpoint_ids, room_names, FALSE, provider_names };
 
   amgw_ini_check_scan (check, data, len);
   groups = amgw_ini_check_get_groups (check);
@@ -1355,9 +1536,11 @@ config_load (const char *data, gsize len, const char *name, GPtrArray *problems,
       load_meetings (&loader);
     else if (strcmp (g, "room") == 0 || g_str_has_prefix (g, "room "))
       load_room (&loader, g);
+    else if (strcmp (g, "provider") == 0 || g_str_has_prefix (g, "provider "))
+      load_provider (&loader, g);
     else
       amgw_ini_check_problem (check, g, NULL,
-          "unknown group (known: gateway, alexa, media, sip, meetings, room NAME)");
+          "unknown group (known: gateway, alexa, media, sip, meetings, room NAME, provider NAME)");
   }
   if (!amgw_ini_check_finish (check, problems, AMGW_CONFIG_ERROR, AMGW_CONFIG_ERROR_INVALID,
           error)) {
@@ -1498,6 +1681,25 @@ static const char default_text[] =
   "#password =\n"
   "# How DTMF (a meeting pin) reaches the bridge: rfc4733, info or inband.\n"
   "dtmf = rfc4733\n"
+  "# Every request goes through this proxy when set: a sip: or sips: URI.\n"
+  "#outbound-proxy =\n"
+  "# Register with registrar (a sip: or sips: URI) as user.\n"
+  "register = false\n"
+  "#registrar =\n"
+  "# PEM file of the CAs that verify SIPS bridges.  Not set: the system's.\n"
+  "#ca-file =\n"
+  "# The Request-URI's user part: sip:<template>@<endpoint>.  Placeholders:\n"
+  "# {id}, {pin}, {endpoint}; a pin in the template is not sent as DTMF.\n"
+  "dial-template = {id}\n"
+  "# From the answer to the first DTMF digit of the pin, 0 to 60000 ms.\n"
+  "dtmf-pause = 2000\n"
+  "# No final answer to the INVITE within this: the call ends\n"
+  "# (SESSION_TIMEOUT), 100 to 600000 ms.\n"
+  "invite-timeout = 60000\n"
+  "# Session timers (RFC 4028), 90 to 86400 seconds.\n"
+  "session-expires = 1800\n"
+  "# No RTP from the bridge for this long: the call ends, 100 to 600000 ms.\n"
+  "inactivity-timeout = 30000\n"
   "\n"
   "[meetings]\n"
   "# The meeting directory: calendarEventId -> meeting (see meetings.ini).  It is\n"
@@ -1517,7 +1719,15 @@ static const char default_text[] =
   "# alexa-address-type = COMMUNICATION_PROFILE_ID\n"
   "# # Required: the Alexa device to call.\n"
   "# alexa-address =\n"
-  "# supports-scheduled-meeting = false\n";
+  "# supports-scheduled-meeting = false\n"
+  "\n"
+  "# Per meeting provider (JoinMeeting's meeting.provider, matched\n"
+  "# case-insensitively; at most 256), overrides of [sip]:\n"
+  "#\n"
+  "# [provider NAME]\n"
+  "# dial-template = {id}\n"
+  "# dtmf = rfc4733\n"
+  "# dtmf-pause = 2000\n";
 
 const char *
 amgw_config_default_text (void)
@@ -1547,6 +1757,24 @@ amgw_config_find_room (const AmgwConfig *config, const char *endpoint_id)
     const AmgwRoom *room = g_ptr_array_index (config->rooms, i);
     if (g_strcmp0 (room->endpoint_id, endpoint_id) == 0)
       return room;
+  }
+  return NULL;
+}
+
+const AmgwSipProvider *
+amgw_config_find_provider (const AmgwConfig *config, const char *name)
+{
+  g_return_val_if_fail (config != NULL, NULL);
+
+  if (name == NULL || config->sip_providers == NULL)
+    return NULL;
+  for (guint i = 0; i < config->sip_providers->len; i++) {
+    const AmgwSipProvider *provider = g_ptr_array_index (config->sip_providers, i);
+    g_autofree char *a = g_utf8_casefold (provider->name, -1);
+    g_autofree char *b = g_utf8_casefold (name, -1);
+
+    if (strcmp (a, b) == 0)
+      return provider;
   }
   return NULL;
 }

@@ -33,6 +33,19 @@ typedef enum {
   AMGW_DTMF_INBAND,
 } AmgwDtmfMode;
 
+/* One [provider NAME] group: how to enter the meetings of one provider
+ * (NAME matches JoinMeeting's meeting.provider, case-insensitively). */
+typedef struct {
+  char *name;                  /* NAME from the group header */
+  char *dial_template;         /* (nullable) overrides [sip] dial-template */
+  gboolean has_dtmf;
+  AmgwDtmfMode dtmf;           /* when has_dtmf: overrides [sip] dtmf */
+  gboolean has_dtmf_pause;
+  guint dtmf_pause_ms;         /* when has_dtmf_pause: overrides [sip] dtmf-pause */
+} AmgwSipProvider;
+
+#define AMGW_MAX_PROVIDERS 256
+
 /* One [room NAME] group: an Alexa endpoint. */
 typedef struct {
   char *name;                  /* NAME from the group header */
@@ -82,6 +95,16 @@ typedef struct {
   char *sip_user;              /* (nullable) */
   char *sip_password;          /* (nullable) secret */
   AmgwDtmfMode sip_dtmf;       /* default rfc4733 */
+  char *sip_outbound_proxy;    /* (nullable) outbound-proxy: a sip: or sips: URI */
+  gboolean sip_register;       /* register: REGISTER with the registrar; default FALSE */
+  char *sip_registrar;         /* (nullable) registrar: a sip: or sips: URI (needed by register) */
+  char *sip_ca_file;           /* (nullable) ca-file: PEM CAs that verify SIPS peers */
+  char *sip_dial_template;     /* dial-template: the Request-URI's user part; default "{id}" */
+  guint sip_dtmf_pause_ms;     /* dtmf-pause: answer -> first digit; default 2000 */
+  guint sip_invite_timeout_ms; /* invite-timeout: no final answer -> SESSION_TIMEOUT; default 60000 */
+  guint sip_session_expires_s; /* session-expires (RFC 4028); default 1800 */
+  guint sip_inactivity_timeout_ms; /* inactivity-timeout: no RTP -> the call ends; default 30000 */
+  GPtrArray *sip_providers;    /* AmgwSipProvider*, in file order */
 
   /* [meetings] */
   char *meetings_directory;    /* (nullable) path, relative paths resolve against the config file's folder */
@@ -114,6 +137,9 @@ void amgw_config_free (AmgwConfig *config);
 /* (transfer none) (nullable) */
 const AmgwRoom *amgw_config_find_room (const AmgwConfig *config, const char *endpoint_id);
 const AmgwRoom *amgw_config_find_room_by_name (const AmgwConfig *config, const char *name);
+/* The [provider NAME] group whose NAME matches @name case-insensitively.
+ * (transfer none) (nullable) */
+const AmgwSipProvider *amgw_config_find_provider (const AmgwConfig *config, const char *name);
 
 const char *amgw_address_type_to_string (AmgwAddressType type);
 gboolean amgw_address_type_from_string (const char *s, AmgwAddressType *out);

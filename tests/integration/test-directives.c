@@ -176,17 +176,17 @@ test_join_errors (void)
   fx_free (fx);
 }
 
-/* The real amgw binary has no legs yet: JoinMeeting says so plainly. */
+/* The real amgw binary has no H.323 leg yet: JoinMeeting says so plainly. */
 static void
 test_join_without_legs (void)
 {
   FxOptions opt = { .binary = g_getenv ("AMGW_BINARY") };
   Fx *fx = fx_start (&opt);
   cJSON *a = fx_directive (fx, "Alexa.MeetingClientController", "JoinMeeting", "room-boardroom",
-      BOARDROOM_TOKEN, "{\"meeting\":{\"id\":\"1\",\"endpoint\":\"bridge.test\",\"protocol\":\"SIP\",\"provider\":\"x\"}}");
+      BOARDROOM_TOKEN, "{\"meeting\":{\"id\":\"1\",\"endpoint\":\"bridge.test\",\"protocol\":\"H323\",\"provider\":\"x\"}}");
 
   assert_error_response (a, "ENDPOINT_UNREACHABLE");
-  g_assert_nonnull (strstr (jstr (a, "event.payload.message"), "SIP"));
+  g_assert_nonnull (strstr (jstr (a, "event.payload.message"), "H323"));
   cJSON_Delete (a);
   g_assert_cmpuint (fake_cloud_signaling_count (fx->fc), ==, 0);
   fx_free (fx);

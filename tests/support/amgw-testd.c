@@ -20,7 +20,49 @@
 #include "amgw/debug.h"
 #include "amgw/leg.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+/* AMGW_TESTD_REAL_SIP=1: the real SIP leg (signaling/sip-leg.c) replaces the
+ * scripted SIP and SIPS legs; the Alexa leg stays scripted.  Built in when
+ * the build links the media library (-DAMGW_TESTD_HAVE_SIP). */
+#ifdef AMGW_TESTD_HAVE_SIP
+#include "amgw/media-loops.h"
+#include "amgw/sip-leg.h"
+
+static AmgwMediaLoops *sip_loops;
+
+static gboolean
+real_sip_setup (const AmgwConfig *config, GError **error)
+{
+  sip_loops = amgw_media_loops_new (1);
+  amgw_sip_leg_register (config, sip_loops, error);
+  if (error != NULL && *error != NULL) {
+    g_clear_pointer (&sip_loops, amgw_media_loops_free);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+noop (gpointer data)
+{
+  return G_SOURCE_REMOVE;
+}
+
+static void
+real_sip_teardown (void)
+{
+  amgw_sip_leg_shutdown ();
+  if (sip_loops != NULL) {
+    /* Let what the last legs queued on the media loop, and back here, run. */
+    amgw_media_loops_invoke_sync (amgw_media_loops_get_context (sip_loops, 0), noop, NULL);
+    while (g_main_context_iteration (NULL, FALSE))
+      ;
+  }
+  g_clear_pointer (&sip_loops, amgw_media_loops_free);
+}
+#endif
 
 GST_DEBUG_CATEGORY_STATIC (testleg_debug);
 #define GST_CAT_DEFAULT testleg_debug
@@ -248,5 +290,14 @@ main (int argc, char **argv)
   amgw_leg_register ("SIP", factory, NULL);
   amgw_leg_register ("SIPS", factory, NULL);
   amgw_leg_register ("H323", factory, NULL);
+  if (g_strcmp0 (g_getenv ("AMGW_TESTD_REAL_SIP"), "1") == 0) {
+#ifdef AMGW_TESTD_HAVE_SIP
+    amgw_daemon_set_media (real_sip_setup, real_sip_teardown);
+#else
+    g_printerr ("amgw-testd: AMGW_TESTD_REAL_SIP=1, but this build has no SIP leg "
+        "(amgw-testd needs amgw_media_dep and -DAMGW_TESTD_HAVE_SIP)\n");
+    return 2;
+#endif
+  }
   return amgw_daemon_main (argc, argv);
 }

@@ -176,6 +176,49 @@ static const ConfigCase cases[] = {
   { "secret-as-number", "[gateway]\nmax-calls = sekrit-number\n", -1, FALSE,
     { "[gateway] max-calls" }, "sekrit-number" },
 
+  { "sip-keys-ok",
+    "[sip]\noutbound-proxy = sip:proxy.example.com:5060;transport=tcp\nregister = true\n"
+    "registrar = sips:registrar.example.com\nuser = gw\nca-file = ca.pem\n"
+    "dial-template = {id}#{pin}\ndtmf-pause = 0\ninvite-timeout = 30000\n"
+    "session-expires = 90\ninactivity-timeout = 3000\n", -1, TRUE, { NULL }, NULL },
+  { "sip-outbound-proxy-not-sip", "[sip]\noutbound-proxy = http://proxy.example\n", -1, FALSE,
+    { "t.conf:2: [sip] outbound-proxy: not a sip: or sips: URI" }, NULL },
+  { "sip-registrar-bad", "[sip]\nregistrar = sip:\n", -1, FALSE,
+    { "t.conf:2: [sip] registrar: not a valid SIP URI" }, NULL },
+  { "sip-register-needs-registrar", "[sip]\nuser = gw\nregister = yes\n", -1, FALSE,
+    { "t.conf:3: [sip] register: register = true needs a registrar" }, NULL },
+  { "sip-register-needs-user", "[sip]\nregister = true\nregistrar = sip:r.example\n", -1, FALSE,
+    { "t.conf:2: [sip] register: register = true needs a user" }, NULL },
+  { "sip-register-not-bool", "[sip]\nregister = maybe\n", -1, FALSE,
+    { "t.conf:2: [sip] register: not a boolean" }, NULL },
+  { "sip-template-placeholder", "[sip]\ndial-template = {room}\n", -1, FALSE,
+    { "t.conf:2: [sip] dial-template: unknown placeholder" }, NULL },
+  { "sip-template-at", "[sip]\ndial-template = {id}@bridge\n", -1, FALSE,
+    { "t.conf:2: [sip] dial-template: the template is the URI's user part" }, NULL },
+  { "sip-timeouts-range",
+    "[sip]\ndtmf-pause = 60001\ninvite-timeout = 99\nsession-expires = 89\n"
+    "inactivity-timeout = 600001\n", -1, FALSE,
+    { "t.conf:2: [sip] dtmf-pause: not a whole number from 0 to 60000",
+      "t.conf:3: [sip] invite-timeout: not a whole number from 100 to 600000",
+      "t.conf:4: [sip] session-expires: not a whole number from 90 to 86400",
+      "t.conf:5: [sip] inactivity-timeout: not a whole number from 100 to 600000" }, NULL },
+  { "sip-password-in-proxy", "[sip]\noutbound-proxy = sekrit-proxy-pass\n", -1, FALSE,
+    { "t.conf:2: [sip] outbound-proxy" }, "sekrit-proxy-pass" },
+  { "provider-ok", "[provider Zoom]\ndial-template = {id}.{pin}\ndtmf = info\ndtmf-pause = 500\n"
+    "[provider webex]\n", -1, TRUE, { NULL }, NULL },
+  { "provider-no-name", "[provider]\ndtmf = info\n", -1, FALSE,
+    { "t.conf:1: [provider]: a provider group needs a name" }, NULL },
+  { "provider-duplicate-case", "[provider Zoom]\n[provider ZOOM]\n", -1, FALSE,
+    { "t.conf:2: [provider ZOOM]: provider ZOOM is already at line 1" }, NULL },
+  { "provider-unknown-key", "[provider zoom]\nuser = x\n", -1, FALSE,
+    { "t.conf:2: [provider zoom] user: unknown key (known here: dial-template, dtmf, dtmf-pause)" },
+    NULL },
+  { "provider-bad-values", "[provider zoom]\ndtmf = tones\ndtmf-pause = -1\ndial-template = {x}\n",
+    -1, FALSE,
+    { "t.conf:2: [provider zoom] dtmf: must be rfc4733, info or inband",
+      "t.conf:3: [provider zoom] dtmf-pause: not a whole number",
+      "t.conf:4: [provider zoom] dial-template: unknown placeholder" }, NULL },
+
   { "all-problems-collected",
     "[gateway]\nlisten = nope\nmax-calls = 0\nbogus = 1\n[alexa]\napi-url = http://x.example\n"
     "[media]\nrtp-port-min = 1\n[sip]\ndtmf = x\n[nope]\n", -1, FALSE,
@@ -293,6 +336,12 @@ assert_same_as_empty (const AmgwConfig *a, const AmgwConfig *b)
   g_assert_cmpuint (a->rtp_port_min, ==, b->rtp_port_min);
   g_assert_cmpuint (a->rtp_port_max, ==, b->rtp_port_max);
   g_assert_cmpint (a->sip_dtmf, ==, b->sip_dtmf);
+  g_assert_cmpstr (a->sip_dial_template, ==, b->sip_dial_template);
+  g_assert_cmpint (a->sip_register, ==, b->sip_register);
+  g_assert_cmpuint (a->sip_dtmf_pause_ms, ==, b->sip_dtmf_pause_ms);
+  g_assert_cmpuint (a->sip_invite_timeout_ms, ==, b->sip_invite_timeout_ms);
+  g_assert_cmpuint (a->sip_session_expires_s, ==, b->sip_session_expires_s);
+  g_assert_cmpuint (a->sip_inactivity_timeout_ms, ==, b->sip_inactivity_timeout_ms);
   g_assert_null (a->forwarding_secret);
   g_assert_null (a->client_id);
   g_assert_null (a->meetings_directory);
@@ -433,6 +482,77 @@ test_values (void)
   g_assert_null (amgw_config_find_room (config, NULL));
   g_assert_null (amgw_config_find_room_by_name (config, "nope"));
   g_assert_cmpstr (config->source, ==, "/etc/amgw/amgw.conf");
+}
+
+static void
+test_sip_values (void)
+{
+  static const char text[] =
+    "[sip]\n"
+    "outbound-proxy = sip:proxy.example.com;lr\n"
+    "register = true\n"
+    "registrar = sip:registrar.example.com\n"
+    "user = gw\n"
+    "ca-file = certs/ca.pem\n"
+    "dial-template = {id}#{pin}\n"
+    "dtmf-pause = 1500\n"
+    "invite-timeout = 45000\n"
+    "session-expires = 600\n"
+    "inactivity-timeout = 5000\n"
+    "[provider Zoom]\n"
+    "dial-template = {id}\n"
+    "dtmf = inband\n"
+    "[provider webex]\n"
+    "dtmf-pause = 0\n";
+  g_autoptr (GPtrArray) problems = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (AmgwConfig) config = NULL;
+  g_autoptr (AmgwConfig) def = amgw_config_new_default ();
+  const AmgwSipProvider *p;
+
+  config = amgw_config_load_data (text, -1, "/etc/amgw/amgw.conf", problems, &error);
+  dump (problems);
+  g_assert_no_error (error);
+  g_assert_cmpstr (config->sip_outbound_proxy, ==, "sip:proxy.example.com;lr");
+  g_assert_true (config->sip_register);
+  g_assert_cmpstr (config->sip_registrar, ==, "sip:registrar.example.com");
+  g_assert_cmpstr (config->sip_ca_file, ==, "/etc/amgw/certs/ca.pem");
+  g_assert_cmpstr (config->sip_dial_template, ==, "{id}#{pin}");
+  g_assert_cmpuint (config->sip_dtmf_pause_ms, ==, 1500);
+  g_assert_cmpuint (config->sip_invite_timeout_ms, ==, 45000);
+  g_assert_cmpuint (config->sip_session_expires_s, ==, 600);
+  g_assert_cmpuint (config->sip_inactivity_timeout_ms, ==, 5000);
+  g_assert_cmpuint (config->sip_providers->len, ==, 2);
+
+  p = amgw_config_find_provider (config, "zoom");
+  g_assert_nonnull (p);
+  g_assert_cmpstr (p->name, ==, "Zoom");
+  g_assert_cmpstr (p->dial_template, ==, "{id}");
+  g_assert_true (p->has_dtmf);
+  g_assert_cmpint (p->dtmf, ==, AMGW_DTMF_INBAND);
+  g_assert_false (p->has_dtmf_pause);
+  p = amgw_config_find_provider (config, "WEBEX");
+  g_assert_nonnull (p);
+  g_assert_null (p->dial_template);
+  g_assert_false (p->has_dtmf);
+  g_assert_true (p->has_dtmf_pause);
+  g_assert_cmpuint (p->dtmf_pause_ms, ==, 0);
+  g_assert_null (amgw_config_find_provider (config, "teams"));
+  g_assert_null (amgw_config_find_provider (config, NULL));
+
+  /* The defaults the issue names. */
+  g_assert_null (def->sip_outbound_proxy);
+  g_assert_false (def->sip_register);
+  g_assert_null (def->sip_registrar);
+  g_assert_null (def->sip_ca_file);
+  g_assert_cmpstr (def->sip_dial_template, ==, "{id}");
+  g_assert_cmpuint (def->sip_dtmf_pause_ms, ==, 2000);
+  g_assert_cmpuint (def->sip_invite_timeout_ms, ==, 60000);
+  g_assert_cmpuint (def->sip_session_expires_s, ==, 1800);
+  g_assert_cmpuint (def->sip_inactivity_timeout_ms, ==, 30000);
+  g_assert_cmpuint (def->sip_providers->len, ==, 0);
+  g_assert_nonnull (strstr (amgw_config_default_text (), "[provider NAME]"));
+  g_assert_nonnull (strstr (amgw_config_default_text (), "\ndial-template = {id}\n"));
 }
 
 static void
@@ -635,6 +755,7 @@ main (int argc, char **argv)
   g_test_add_func ("/config/defaults", test_defaults);
   g_test_add_func ("/config/embedded-default", test_embedded_default);
   g_test_add_func ("/config/values", test_values);
+  g_test_add_func ("/config/sip-values", test_sip_values);
   g_test_add_func ("/config/enums", test_enums);
   g_test_add_func ("/config/too-many-rooms", test_too_many_rooms);
   g_test_add_func ("/config/too-big", test_too_big);
