@@ -7,15 +7,21 @@
  * and the handle is destroyed once its dialog has terminated (the BYE or
  * CANCEL sent at hang-up has completed).
  *
+ * SIPS legs go through a second NUA whose only transport is TLS (so plain
+ * calls never advertise a sips: Contact), with SDES-SRTP media; see "The SIPS
+ * certificate probe" for how a certificate that does not verify ends the call.
+ *
  * SDP is amgw's own (NUTAG_MEDIA_ENABLE(0)): the offer and answers come from
  * the leg's AmgwRtpSession and travel as application/sdp payloads.
  */
 #include "amgw/sip-leg.h"
 #include "amgw/debug.h"
+#include "amgw/dtls.h"
 #include "amgw/leg.h"
 #include "amgw/rtp-session.h"
 
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 
 #include <sofia-sip/su_glib.h>
 #include <sofia-sip/nua.h>
@@ -27,6 +33,7 @@
 #include <sofia-sip/tport_tag.h>
 #include <sofia-sip/url.h>
 
+#include <errno.h>
 #include <string.h>
 
 GST_DEBUG_CATEGORY_STATIC (amgw_sip_debug);
@@ -37,6 +44,8 @@ G_DEFINE_QUARK (amgw-sip-error-quark, amgw_sip_error)
 #define INFO_DIGIT_INTERVAL_MS 250     /* between two SIP INFO digits */
 #define SHUTDOWN_WAIT_MS 3000          /* nua_shutdown: at most this long */
 #define MAX_AUTH_ATTEMPTS 1            /* one digest answer per challenge chain */
+#define SYSTEM_CA_FILE "/etc/ssl/certs/ca-certificates.crt"  /* [sip] ca-file not set */
+#define MAX_CA_FILE_BYTES (4 * 1024 * 1024)  /* a bigger ca-file is refused */
 
 static void
 ensure_debug (void)
@@ -368,19 +377,26 @@ struct _SipLeg {
   AmgwMediaDirection local_direction;
   AmgwMediaDirection remote_direction;
   guint last_status;
+  GCancellable *tls_probe;  /* (nullable) the SIPS certificate check under way */
 };
 
 static struct {
   const AmgwConfig *config;
   AmgwMediaLoops *loops;
   su_root_t *root;
-  nua_t *nua;
+  nua_t *nua;               /* sip: over UDP and TCP */
+  nua_t *nua_tls;           /* (nullable) sips: over TLS only, so that plain calls
+                             * never get a sips: Contact */
   nua_handle_t *reg_nh;     /* REGISTER, when [sip] register */
   gboolean reg_auth_tried;
   GList *handles;           /* SipHandle* with a live nua handle */
   char *from;               /* (nullable) From: header */
   gboolean have_tls;
+  char *tls_dir;            /* (nullable) Sofia-SIP's certificate directory, ours, 0700 */
+  char *tls_problem;        /* (nullable) why SIPS is off */
+  GTlsDatabase *tls_db;     /* (nullable) the same CAs for the TLS probe (GIO) */
   gboolean shutdown_done;
+  gboolean tls_shutdown_done;
   gboolean running;
 } ua;
 
@@ -412,6 +428,8 @@ leg_end (SipLeg *leg, AmgwResultCode result, const char *message)
   leg->ended = TRUE;
   g_clear_handle_id (&leg->invite_timer, g_source_remove);
   g_clear_handle_id (&leg->dtmf_timer, g_source_remove);
+  if (leg->tls_probe != NULL)
+    g_cancellable_cancel (leg->tls_probe);
   GST_INFO ("[%s] SIP leg ends: %s (%s)", leg_id (leg), amgw_result_code_name (result), message);
   amgw_leg_emit (&leg->parent, AMGW_LEG_EVENT_ENDED, &info);
 }
@@ -757,7 +775,7 @@ ua_callback (nua_event_t event, int status, char const *phrase, nua_t *nua, nua_
 
   if (event == nua_r_shutdown) {
     if (status >= 200)
-      ua.shutdown_done = TRUE;
+      *(nua == ua.nua_tls ? &ua.tls_shutdown_done : &ua.shutdown_done) = TRUE;
     return;
   }
   if (nh != NULL && nh == ua.reg_nh) {
@@ -882,6 +900,154 @@ dtmf_digits (const char *template, const AmgwDialTarget *target)
   return g_string_free (digits, FALSE);
 }
 
+/* ---- The SIPS certificate probe ----
+ *
+ * Sofia-SIP verifies the bridge's certificate and, when it does not verify,
+ * closes the connection without telling NUA: the INVITE would only time out.
+ * So next to each SIPS INVITE amgw makes one TLS handshake of its own (GIO,
+ * same CAs, the Request-URI's host as the identity) and nothing else; if the
+ * certificate is refused, the call ends at once with the reason.  A probe
+ * that cannot connect says nothing (Sofia-SIP reports that), and one that
+ * succeeds is dropped: the call goes on over Sofia-SIP's own verified
+ * connection, never in the clear. */
+
+typedef struct {
+  SipLeg *leg;              /* valid while @cancel is not cancelled */
+  GCancellable *cancel;
+  GSocketConnectable *identity;
+  GTlsCertificateFlags errors;
+} TlsProbe;
+
+static void
+tls_probe_free (TlsProbe *probe)
+{
+  g_object_unref (probe->cancel);
+  g_object_unref (probe->identity);
+  g_free (probe);
+}
+
+static gboolean
+tls_probe_accept (GTlsConnection *conn, GTlsCertificate *peer, GTlsCertificateFlags errors,
+    gpointer data)
+{
+  TlsProbe *probe = data;
+
+  probe->errors = errors;
+  return FALSE;
+}
+
+static char *
+tls_probe_reason (GTlsCertificateFlags errors, const char *host)
+{
+  if (errors & (G_TLS_CERTIFICATE_UNKNOWN_CA | G_TLS_CERTIFICATE_INSECURE))
+    return g_strdup ("certificate not trusted (not signed by a CA of [sip] ca-file)");
+  if (errors & G_TLS_CERTIFICATE_BAD_IDENTITY)
+    return g_strdup_printf ("certificate not valid for %s", host);
+  if (errors & (G_TLS_CERTIFICATE_EXPIRED | G_TLS_CERTIFICATE_NOT_ACTIVATED))
+    return g_strdup ("certificate expired or not yet valid");
+  if (errors & G_TLS_CERTIFICATE_REVOKED)
+    return g_strdup ("certificate revoked");
+  return g_strdup ("certificate not trusted");
+}
+
+static void
+tls_probe_handshaked (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TlsProbe *probe = data;
+  GTlsConnection *tls = G_TLS_CONNECTION (source);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *reason = NULL, *message = NULL;
+  gboolean ok = g_tls_connection_handshake_finish (tls, result, &error);
+  SipLeg *leg = probe->leg;
+
+  g_io_stream_close_async (G_IO_STREAM (tls), G_PRIORITY_DEFAULT, NULL, NULL, NULL);
+  g_object_unref (tls);
+  if (g_cancellable_is_cancelled (probe->cancel)) {
+    tls_probe_free (probe);
+    return;
+  }
+  if (ok) {
+    GST_DEBUG ("[%s] the bridge's TLS certificate verifies", leg_id (leg));
+  } else if (g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE)) {
+    reason = tls_probe_reason (probe->errors,
+        g_network_address_get_hostname (G_NETWORK_ADDRESS (probe->identity)));
+  } else if (error->domain == G_TLS_ERROR) {
+    reason = g_strdup_printf ("handshake failed: %s", error->message);
+  } else {
+    GST_DEBUG ("[%s] TLS probe: %s", leg_id (leg), error->message);
+  }
+  tls_probe_free (probe);
+  if (reason == NULL || leg->ended || leg->answered)
+    return;
+  message = g_strdup_printf ("TLS to the bridge failed: %s", reason);
+  GST_WARNING ("[%s] %s", leg_id (leg), message);
+  leg_release_dialog (leg);
+  leg_end (leg, AMGW_RESULT_INTERNAL_ERROR, message);
+}
+
+static void
+tls_probe_connected (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TlsProbe *probe = data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSocketConnection) conn = g_socket_client_connect_finish (G_SOCKET_CLIENT (source),
+      result, &error);
+  GIOStream *tls;
+
+  if (conn == NULL || g_cancellable_is_cancelled (probe->cancel)) {
+    if (conn == NULL && !g_cancellable_is_cancelled (probe->cancel))
+      GST_DEBUG ("[%s] TLS probe: %s", leg_id (probe->leg), error->message);
+    tls_probe_free (probe);
+    return;
+  }
+  tls = g_tls_client_connection_new (G_IO_STREAM (conn), probe->identity, &error);
+  if (tls == NULL) {
+    GST_DEBUG ("[%s] TLS probe: %s", leg_id (probe->leg), error->message);
+    tls_probe_free (probe);
+    return;
+  }
+  g_tls_connection_set_database (G_TLS_CONNECTION (tls), ua.tls_db);
+  g_signal_connect (tls, "accept-certificate", G_CALLBACK (tls_probe_accept), probe);
+  g_tls_connection_handshake_async (G_TLS_CONNECTION (tls), G_PRIORITY_DEFAULT, probe->cancel,
+      tls_probe_handshaked, probe);
+}
+
+/* Starts the probe toward the host and port of the leg's sips: target (5061
+ * when it has none).  Not with an outbound proxy: Sofia-SIP connects there. */
+static void
+tls_probe_start (SipLeg *leg)
+{
+  su_home_t home[1] = { SU_HOME_INIT (home) };
+  url_t *url;
+  TlsProbe *probe;
+  g_autoptr (GSocketClient) client = NULL;
+  g_autofree char *host = NULL;
+  guint64 port = 5061;
+
+  if (ua.tls_db == NULL || ua.config->sip_outbound_proxy != NULL)
+    return;
+  url = url_make (home, leg->target);
+  if (url == NULL || url->url_host == NULL) {
+    su_home_deinit (home);
+    return;
+  }
+  host = url->url_host[0] == '[' ? g_strndup (url->url_host + 1, strlen (url->url_host) - 2)
+                                 : g_strdup (url->url_host);
+  if (url->url_port != NULL)
+    g_ascii_string_to_unsigned (url->url_port, 10, 1, 65535, &port, NULL);
+  su_home_deinit (home);
+
+  probe = g_new0 (TlsProbe, 1);
+  probe->leg = leg;
+  probe->cancel = g_cancellable_new ();
+  probe->identity = g_network_address_new (host, (guint16) port);
+  leg->tls_probe = g_object_ref (probe->cancel);
+  client = g_socket_client_new ();
+  g_socket_client_set_timeout (client, ua.config->sip_invite_timeout_ms / 1000 + 1);
+  g_socket_client_connect_async (client, probe->identity, probe->cancel, tls_probe_connected,
+      probe);
+}
+
 static gboolean
 sip_dial (AmgwLeg *base, const AmgwDialTarget *target, GError **error)
 {
@@ -904,7 +1070,8 @@ sip_dial (AmgwLeg *base, const AmgwDialTarget *target, GError **error)
   }
   if (sips && !ua.have_tls) {
     g_set_error (error, AMGW_LEG_ERROR, AMGW_LEG_ERROR_UNREACHABLE,
-        "SIPS needs TLS, and this amgw has no TLS transport for SIP");
+        "SIPS needs TLS, and this amgw has no TLS transport for SIP: %s",
+        ua.tls_problem ? ua.tls_problem : "not started");
     return FALSE;
   }
   if (target->callee != NULL)
@@ -939,7 +1106,7 @@ sip_dial (AmgwLeg *base, const AmgwDialTarget *target, GError **error)
 
   h = g_new0 (SipHandle, 1);
   h->leg = leg;
-  h->nh = nua_handle (ua.nua, (nua_hmagic_t *) h, NUTAG_URL (leg->target),
+  h->nh = nua_handle (sips ? ua.nua_tls : ua.nua, (nua_hmagic_t *) h, NUTAG_URL (leg->target),
       SIPTAG_TO_STR (leg->target), TAG_IF (ua.from != NULL, SIPTAG_FROM_STR (ua.from)),
       TAG_END ());
   if (h->nh == NULL) {
@@ -956,6 +1123,8 @@ sip_dial (AmgwLeg *base, const AmgwDialTarget *target, GError **error)
       TAG_END ());
   h->invited = TRUE;
   leg->invite_timer = g_timeout_add (cfg->sip_invite_timeout_ms, on_invite_timeout, leg);
+  if (sips)
+    tls_probe_start (leg);
   return TRUE;
 
   /* ERRORS */
@@ -997,6 +1166,8 @@ sip_hangup (AmgwLeg *base, AmgwResultCode reason)
 {
   SipLeg *leg = (SipLeg *) base;
 
+  if (leg->tls_probe != NULL)
+    g_cancellable_cancel (leg->tls_probe);
   g_clear_handle_id (&leg->invite_timer, g_source_remove);
   g_clear_handle_id (&leg->dtmf_timer, g_source_remove);
   if (!leg->ended)
@@ -1011,6 +1182,11 @@ sip_finalize (AmgwLeg *base)
 
   g_clear_handle_id (&leg->invite_timer, g_source_remove);
   g_clear_handle_id (&leg->dtmf_timer, g_source_remove);
+  if (leg->tls_probe != NULL) {
+    /* The probe's callbacks see the cancellation and never touch the leg. */
+    g_cancellable_cancel (leg->tls_probe);
+    g_clear_object (&leg->tls_probe);
+  }
   g_clear_pointer (&leg->rtp, amgw_rtp_session_free);
   if (leg->media_context != NULL) {
     amgw_media_loops_release (ua.loops, leg->media_context);
@@ -1089,10 +1265,121 @@ host_is_wildcard (const char *host)
       || strcmp (host, "::") == 0;
 }
 
+/* Removes Sofia-SIP's certificate directory (our files only: agent.pem
+ * holds the ephemeral key, cafile.pem a copy of the CAs). */
+static void
+tls_dir_remove (void)
+{
+  static const char *const names[] = { "agent.pem", "cafile.pem", "cert.pem", "key.pem" };
+
+  if (ua.tls_dir == NULL)
+    return;
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+    g_autofree char *path = g_build_filename (ua.tls_dir, names[i], NULL);
+    g_remove (path);
+  }
+  if (g_rmdir (ua.tls_dir) != 0)
+    GST_WARNING ("cannot remove %s: %s", ua.tls_dir, g_strerror (errno));
+  g_clear_pointer (&ua.tls_dir, g_free);
+}
+
+/* Sofia-SIP's TLS wants a directory: agent.pem (amgw's certificate and key:
+ * an ephemeral self-signed one, since bridges do not ask for client
+ * certificates) and cafile.pem (the CAs that verify the bridge: [sip] ca-file,
+ * else the system bundle).  Builds it in a fresh private temp directory. */
+static gboolean
+tls_dir_prepare (const AmgwConfig *config, GError **error)
+{
+  const char *ca_file = config->sip_ca_file ? config->sip_ca_file : SYSTEM_CA_FILE;
+  g_autofree char *ca = NULL, *cert_pem = NULL, *key_pem = NULL, *agent = NULL;
+  g_autofree char *ca_path = NULL, *cert_path = NULL, *key_path = NULL, *agent_path = NULL;
+  g_autoptr (AmgwDtlsCert) cert = NULL;
+  gsize ca_len = 0, key_len = 0;
+  gboolean ok;
+
+  if (!g_file_get_contents (ca_file, &ca, &ca_len, error)) {
+    g_prefix_error (error, "cannot read the CA file for SIPS%s: ",
+        config->sip_ca_file ? " ([sip] ca-file)" : "");
+    return FALSE;
+  }
+  if (ca_len > MAX_CA_FILE_BYTES || g_strstr_len (ca, ca_len, "-----BEGIN CERTIFICATE-----")
+      == NULL) {
+    g_set_error (error, AMGW_SIP_ERROR, AMGW_SIP_ERROR_STACK,
+        "the CA file for SIPS (%s) has no PEM certificate or is larger than %d bytes", ca_file,
+        MAX_CA_FILE_BYTES);
+    return FALSE;
+  }
+  cert = amgw_dtls_cert_new_ephemeral (error);
+  if (cert == NULL)
+    return FALSE;
+  ua.tls_dir = g_dir_make_tmp ("amgw-sip-tls-XXXXXX", error);
+  if (ua.tls_dir == NULL)
+    return FALSE;
+  ca_path = g_build_filename (ua.tls_dir, "cafile.pem", NULL);
+  cert_path = g_build_filename (ua.tls_dir, "cert.pem", NULL);
+  key_path = g_build_filename (ua.tls_dir, "key.pem", NULL);
+  agent_path = g_build_filename (ua.tls_dir, "agent.pem", NULL);
+  if (!g_file_set_contents_full (ca_path, ca, ca_len, G_FILE_SET_CONTENTS_NONE, 0644, error)
+      || !amgw_dtls_cert_save_pem (cert, cert_path, key_path, error)
+      || !g_file_get_contents (cert_path, &cert_pem, NULL, error)
+      || !g_file_get_contents (key_path, &key_pem, &key_len, error))
+    goto failed;
+  agent = g_strconcat (cert_pem, key_pem, NULL);
+  explicit_bzero (key_pem, key_len);
+  g_remove (key_path);
+  g_remove (cert_path);
+  ok = g_file_set_contents_full (agent_path, agent, -1, G_FILE_SET_CONTENTS_NONE, 0600, error);
+  explicit_bzero (agent, strlen (agent));
+  if (!ok)
+    goto failed;
+  GST_INFO ("SIPS: verifying bridges with the CAs of %s", ca_file);
+  return TRUE;
+
+  /* ERRORS */
+failed:
+  {
+    g_prefix_error (error, "cannot prepare the SIPS certificate directory: ");
+    tls_dir_remove ();
+    return FALSE;
+  }
+}
+
+/* One NUA on @url: sip: (UDP and TCP), or sips: (TLS only) that verifies
+ * the bridge's certificate chain against cafile.pem and its name against the
+ * Request-URI's host (TPTAG_TLS_VERSION 0 lets OpenSSL negotiate TLS 1.2 or
+ * newer; Sofia-SIP's default 1 would pin TLS 1.0).  NULL when the transport
+ * cannot start. */
+static nua_t *
+ua_create (const AmgwConfig *config, const char *url)
+{
+  gboolean tls = g_str_has_prefix (url, "sips:");
+
+  return nua_create (ua.root, ua_callback, NULL,
+      NUTAG_URL (url),
+      TAG_IF (tls, NUTAG_CERTIFICATE_DIR (ua.tls_dir)),
+      TAG_IF (tls, TPTAG_TLS_VERSION (0)),
+      TAG_IF (tls, TPTAG_TLS_VERIFY_POLICY (TPTLS_VERIFY_SUBJECTS_OUT)),
+      TAG_IF (tls, TPTAG_TLS_VERIFY_DATE (1)),
+      NUTAG_MEDIA_ENABLE (0),
+      NUTAG_AUTOANSWER (0),
+      NUTAG_AUTOACK (1),
+      NUTAG_ALLOW ("INFO"),
+      NUTAG_SESSION_TIMER (config->sip_session_expires_s),
+      NUTAG_MIN_SE (90),
+      NUTAG_ENABLEMESSAGE (0),
+      NUTAG_ENABLEINVITE (1),
+      SIPTAG_USER_AGENT_STR ("amgw/" AMGW_VERSION),
+      TAG_IF (config->sip_outbound_proxy != NULL,
+          NUTAG_PROXY (URL_STRING_MAKE (config->sip_outbound_proxy))),
+      TAG_IF (config->sip_user != NULL, NUTAG_M_USERNAME (config->sip_user)),
+      TAG_IF (ua.from != NULL, SIPTAG_FROM_STR (ua.from)),
+      TAG_END ());
+}
+
 void
 amgw_sip_leg_register (const AmgwConfig *config, AmgwMediaLoops *loops, GError **error)
 {
-  g_autofree char *url = NULL, *host = NULL, *user = NULL;
+  g_autofree char *url = NULL, *host = NULL, *user = NULL, *sips_url = NULL;
   g_autoptr (GString) escaped_user = g_string_new (NULL);
   const char *from_host;
   GSource *source;
@@ -1127,6 +1414,7 @@ amgw_sip_leg_register (const AmgwConfig *config, AmgwMediaLoops *loops, GError *
   ua.config = config;
   ua.loops = loops;
   ua.shutdown_done = FALSE;
+  ua.tls_shutdown_done = FALSE;
   ua.root = su_glib_root_create (NULL);
   if (ua.root == NULL) {
     su_deinit ();
@@ -1145,22 +1433,7 @@ amgw_sip_leg_register (const AmgwConfig *config, AmgwMediaLoops *loops, GError *
   }
   /* else NUA's own From, with its Contact host. */
 
-  ua.nua = nua_create (ua.root, ua_callback, NULL,
-      NUTAG_URL (url),
-      NUTAG_MEDIA_ENABLE (0),
-      NUTAG_AUTOANSWER (0),
-      NUTAG_AUTOACK (1),
-      NUTAG_ALLOW ("INFO"),
-      NUTAG_SESSION_TIMER (config->sip_session_expires_s),
-      NUTAG_MIN_SE (90),
-      NUTAG_ENABLEMESSAGE (0),
-      NUTAG_ENABLEINVITE (1),
-      SIPTAG_USER_AGENT_STR ("amgw/" AMGW_VERSION),
-      TAG_IF (config->sip_outbound_proxy != NULL,
-          NUTAG_PROXY (URL_STRING_MAKE (config->sip_outbound_proxy))),
-      TAG_IF (config->sip_user != NULL, NUTAG_M_USERNAME (config->sip_user)),
-      TAG_IF (ua.from != NULL, SIPTAG_FROM_STR (ua.from)),
-      TAG_END ());
+  ua.nua = ua_create (config, url);
   if (ua.nua == NULL) {
     g_set_error (error, AMGW_SIP_ERROR, AMGW_SIP_ERROR_STACK,
         "cannot start the SIP user agent on %s (address in use?)", url);
@@ -1170,8 +1443,30 @@ amgw_sip_leg_register (const AmgwConfig *config, AmgwMediaLoops *loops, GError *
     su_deinit ();
     return;
   }
+  {
+    g_autoptr (GError) tls_error = NULL;
+
+    if (tls_dir_prepare (config, &tls_error)) {
+      sips_url = g_strdup_printf ("sips:%s:*", host != NULL ? host : "*");
+      ua.nua_tls = ua_create (config, sips_url);
+      if (ua.nua_tls == NULL) {
+        ua.tls_problem = g_strdup_printf ("cannot start the TLS transport on %s", sips_url);
+        tls_dir_remove ();
+      } else if (g_tls_backend_supports_tls (g_tls_backend_get_default ())) {
+        g_autofree char *ca = g_build_filename (ua.tls_dir, "cafile.pem", NULL);
+
+        ua.tls_db = g_tls_file_database_new (ca, &tls_error);
+        if (ua.tls_db == NULL)
+          GST_WARNING ("SIPS: no certificate probe: %s", tls_error->message);
+      }
+    } else {
+      ua.tls_problem = g_strdup (tls_error->message);
+    }
+  }
+  if (ua.tls_problem != NULL)
+    GST_WARNING ("SIPS is off: %s", ua.tls_problem);
   ua.running = TRUE;
-  ua.have_tls = FALSE;
+  ua.have_tls = ua.tls_problem == NULL;
 
   if (config->sip_register && config->sip_registrar != NULL) {
     ua.reg_nh = nua_handle (ua.nua, NULL, TAG_END ());
@@ -1181,9 +1476,11 @@ amgw_sip_leg_register (const AmgwConfig *config, AmgwMediaLoops *loops, GError *
 
   amgw_leg_register ("SIP", sip_factory, NULL);
   amgw_leg_register ("SIPS", sip_factory, NULL);
-  GST_INFO ("SIP user agent on %s%s%s", url, config->sip_outbound_proxy ? ", outbound proxy " : "",
+  GST_INFO ("SIP user agent on %s%s%s%s%s", url, ua.have_tls ? " and " : "",
+      ua.have_tls ? sips_url : "", config->sip_outbound_proxy ? ", outbound proxy " : "",
       config->sip_outbound_proxy ? config->sip_outbound_proxy : "");
-  g_print ("amgw: SIP leg ready on %s\n", url);
+  g_print ("amgw: SIP leg ready on %s%s%s\n", url, ua.have_tls ? " and " : " (SIPS off)",
+      ua.have_tls ? sips_url : "");
 }
 
 static gboolean
@@ -1218,12 +1515,16 @@ amgw_sip_leg_shutdown (void)
   if (ua.reg_nh != NULL)
     nua_unregister (ua.reg_nh, TAG_END ());
   nua_shutdown (ua.nua);
+  if (ua.nua_tls != NULL)
+    nua_shutdown (ua.nua_tls);
+  else
+    ua.tls_shutdown_done = TRUE;
   timer = g_timeout_add (SHUTDOWN_WAIT_MS, wake_up, &expired);
-  while (!ua.shutdown_done && !expired)
+  while (!(ua.shutdown_done && ua.tls_shutdown_done) && !expired)
     g_main_context_iteration (NULL, TRUE);
   if (!expired)
     g_source_remove (timer);
-  if (!ua.shutdown_done)
+  if (!ua.shutdown_done || !ua.tls_shutdown_done)
     GST_WARNING ("the SIP user agent did not finish its shutdown in %u ms", SHUTDOWN_WAIT_MS);
   while (ua.handles != NULL)
     handle_destroy (ua.handles->data);
@@ -1233,9 +1534,13 @@ amgw_sip_leg_shutdown (void)
   }
   nua_destroy (ua.nua);
   ua.nua = NULL;
+  g_clear_pointer (&ua.nua_tls, nua_destroy);
   su_root_destroy (ua.root);
   ua.root = NULL;
   g_clear_pointer (&ua.from, g_free);
+  g_clear_pointer (&ua.tls_problem, g_free);
+  g_clear_object (&ua.tls_db);
+  tls_dir_remove ();
   su_deinit ();
   ua.running = FALSE;
   GST_INFO ("SIP user agent stopped");

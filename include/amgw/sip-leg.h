@@ -27,7 +27,13 @@ typedef enum {
 #define AMGW_SIP_MAX_FIELD_CHARS 256    /* endpoint, meeting id, pin, template each */
 
 /* Starts the user agent on [sip] listen ("sip:*:5060" when not set: UDP and
- * TCP) and registers the factories.  @config and @loops must outlive
+ * TCP) and, for SIPS, a second one with a TLS-only transport on the same host
+ * (ephemeral port) that verifies bridges against [sip] ca-file (else
+ * /etc/ssl/certs/ca-certificates.crt) and the Request-URI's host; its
+ * certificate directory is a private temp directory removed by
+ * amgw_sip_leg_shutdown().  Without a usable CA file SIPS is off (a SIPS dial
+ * fails with AMGW_LEG_ERROR_UNREACHABLE) and SIP still works.  Registers the
+ * factories.  @config and @loops must outlive
  * amgw_sip_leg_shutdown().  On failure nothing is registered and @error is
  * set.  Call on the control loop's thread, once. */
 void amgw_sip_leg_register (const AmgwConfig *config, AmgwMediaLoops *loops, GError **error);
