@@ -1,0 +1,872 @@
+/* Integration test of the SIP bridge leg (signaling/sip-leg.c) against a
+ * real SIP user agent: baresip (Debian package baresip-core) plays the
+ * meeting bridge on 127.0.0.1, auto-answers and plays a WAV file, while
+ * tshark captures loopback.  The capture, not amgw's own word, shows what
+ * reached the bridge:
+ *
+ *  - the INVITE's Request-URI (sip:<id>@127.0.0.1:<port> with the default
+ *    dial template);
+ *  - the meeting digits after [sip] dtmf-pause, decoded from the RFC 4733
+ *    events (one digit per RTP timestamp) or from the SIP INFO requests
+ *    (application/dtmf-relay, "Signal=<digit>");
+ *  - RTP from amgw's media port to the port of baresip's SDP answer;
+ *  - the BYE after EndMeeting, with CallEnded SUCCESS at the fake cloud.
+ *
+ * Audio content is not checked here: the scripted Alexa leg of amgw-testd
+ * has no media, so what flows toward baresip is the DTMF itself.
+ *
+ * amgw-testd runs with AMGW_TESTD_REAL_SIP=1 (see test-sip-sipp.c). */
+#include "common.h"
+
+#include <gio/gio.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+
+#define MEETING_ID "8642"
+#define MEETING_PIN "1357"
+#define DTMF_PAUSE_MS 1000
+#define SAFETY_S 120                /* baresip -t, dumpcap -a duration: they end on their own */
+
+static const char *skip_reason;
+static gboolean have_dumpcap;
+
+/* ------------------------------------------------------------------------ */
+/* Small helpers                                                             */
+/* ------------------------------------------------------------------------ */
+
+/* amgw-testd built without the SIP leg exits 2 when asked for it. */
+static gboolean
+testd_has_sip (void)
+{
+  const char *daemon = g_getenv ("AMGW_TEST_DAEMON");
+  g_autoptr (GSubprocessLauncher) launcher = NULL;
+  g_autoptr (GSubprocess) proc = NULL;
+
+  if (daemon == NULL)
+    return FALSE;
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE
+      | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+  g_subprocess_launcher_setenv (launcher, "AMGW_TESTD_REAL_SIP", "1", TRUE);
+  proc = g_subprocess_launcher_spawn (launcher, NULL, daemon, "--version", NULL);
+  if (proc == NULL || !g_subprocess_wait (proc, NULL, NULL))
+    return FALSE;
+  return g_subprocess_get_if_exited (proc) && g_subprocess_get_exit_status (proc) == 0;
+}
+
+/* A UDP port free on 127.0.0.1, from 20000 up (the namespace is ours; the
+ * kernel's ephemeral range starts above it, baresip's RTP range is below). */
+static guint16
+free_udp_port (void)
+{
+  for (guint attempt = 0; attempt < 50; attempt++) {
+    g_autoptr (GSocket) udp = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
+        G_SOCKET_PROTOCOL_UDP, NULL);
+    g_autoptr (GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+    g_autoptr (GSocketAddress) any = g_inet_socket_address_new (lo, 0);
+    g_autoptr (GSocketAddress) bound = NULL;
+    guint16 port;
+
+    if (!g_socket_bind (udp, any, FALSE, NULL))
+      continue;
+    bound = g_socket_get_local_address (udp, NULL);
+    port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+    if (port >= 20000 && port < 65000)
+      return port;
+  }
+  g_test_fail_printf ("no free UDP port");
+  return 0;
+}
+
+static char *
+read_text (const char *path)
+{
+  char *text = NULL;
+
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return g_strdup ("");
+  return text;
+}
+
+static gboolean
+wait_file_has (const char *path, const char *needle, guint timeout_ms)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+
+  do {
+    g_autofree char *text = read_text (path);
+    if (strstr (text, needle) != NULL)
+      return TRUE;
+    g_usleep (20 * 1000);
+  } while (g_get_monotonic_time () < end);
+  return FALSE;
+}
+
+static void
+remove_tree (const char *dir)
+{
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  while (d && (name = g_dir_read_name (d)) != NULL) {
+    g_autofree char *path = g_build_filename (dir, name, NULL);
+    g_remove (path);
+  }
+  g_rmdir (dir);
+}
+
+/* Stops a child we started: @sig first, SIGKILL after @grace_ms. */
+static void
+stop_process (GSubprocess *proc, int sig, guint grace_ms)
+{
+  gint64 end;
+
+  if (proc == NULL || g_subprocess_get_identifier (proc) == NULL)
+    return;
+  g_subprocess_send_signal (proc, sig);
+  end = g_get_monotonic_time () + (gint64) grace_ms * 1000;
+  while (g_subprocess_get_identifier (proc) != NULL && g_get_monotonic_time () < end) {
+    /* GLib's worker thread reaps the child: the identifier clears then. */
+    g_usleep (20 * 1000);
+  }
+  if (g_subprocess_get_identifier (proc) != NULL)
+    g_subprocess_force_exit (proc);
+  g_subprocess_wait (proc, NULL, NULL);
+}
+
+/* 16-bit mono PCM WAV of a sine. */
+static gboolean
+write_sine_wav (const char *path, guint rate, double hz, guint seconds)
+{
+  guint n = rate * seconds;
+  gsize data_len = (gsize) n * 2;
+  g_autofree guint8 *buf = g_malloc (44 + data_len);
+  guint8 *p = buf;
+
+#define PUT32(v) do { guint32 x_ = (v); p[0] = x_; p[1] = x_ >> 8; p[2] = x_ >> 16; \
+    p[3] = x_ >> 24; p += 4; } while (0)
+#define PUT16(v) do { guint16 x_ = (v); p[0] = x_; p[1] = x_ >> 8; p += 2; } while (0)
+  memcpy (p, "RIFF", 4); p += 4;
+  PUT32 (36 + data_len);
+  memcpy (p, "WAVEfmt ", 8); p += 8;
+  PUT32 (16);
+  PUT16 (1);             /* PCM */
+  PUT16 (1);             /* mono */
+  PUT32 (rate);
+  PUT32 (rate * 2);
+  PUT16 (2);
+  PUT16 (16);
+  memcpy (p, "data", 4); p += 4;
+  PUT32 (data_len);
+  for (guint i = 0; i < n; i++)
+    PUT16 ((guint16) (gint16) lrint (8000.0 * sin (2 * G_PI * hz * i / rate)));
+#undef PUT32
+#undef PUT16
+  return g_file_set_contents (path, (const char *) buf, 44 + data_len, NULL);
+}
+
+/* ------------------------------------------------------------------------ */
+/* baresip as the bridge                                                     */
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+  GSubprocess *proc;
+  char *dir;
+  char *log;
+  guint16 port;
+} Baresip;
+
+/* baresip answers only a Request-URI whose user part is an account's: the
+ * account is <sip:@user@127.0.0.1>. */
+static Baresip *
+baresip_start (const char *user)
+{
+  Baresip *b = g_new0 (Baresip, 1);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocessLauncher) launcher = NULL;
+  g_autofree char *wav = NULL, *config = NULL, *path = NULL, *safety = NULL, *account = NULL;
+
+  b->dir = g_dir_make_tmp ("amgw-baresip-XXXXXX", &error);
+  g_assert_no_error (error);
+  b->log = g_build_filename (b->dir, "baresip.log", NULL);
+  b->port = free_udp_port ();
+  wav = g_build_filename (b->dir, "tone.wav", NULL);
+  g_assert_true (write_sine_wav (wav, 8000, 440.0, 10));
+
+  /* No UI module: nothing reads stdin.  menu (an app module) prints the
+   * call's progress and the DTMF baresip receives; sndfile records the
+   * decoded audio (what the bridge hears) to snd_path.  aubridge is a
+   * player that needs no sound card.
+   *
+   * No jitter buffer: the scripted Alexa leg sends no audio, so the only
+   * RTP toward baresip is the DTMF, and baresip's jitter buffer (1.0.0)
+   * then loses the first digit (delay 1-10) or holds back the last end
+   * packets (5-10): nothing pushes them through. */
+  config = g_strdup_printf (
+      "poll_method\t\tepoll\n"
+      "sip_listen\t\t127.0.0.1:%u\n"
+      "call_local_timeout\t120\n"
+      "call_max_calls\t\t1\n"
+      "audio_player\t\taubridge,amgw-bridge-sink\n"
+      "audio_source\t\taufile,%s\n"
+      "audio_alert\t\taubridge,amgw-bridge-nothing\n"
+      "audio_level\t\tno\n"
+      "ausrc_format\t\ts16\n"
+      "auplay_format\t\ts16\n"
+      "rtp_ports\t\t10000-10100\n"
+      "rtcp_mux\t\tno\n"
+      "jitter_buffer_delay\t0\n"
+      "rtp_stats\t\tno\n"
+      "snd_path\t\t%s\n"
+      "module_path\t\t/usr/lib/baresip/modules\n"
+      "module\t\t\tg711.so\n"
+      "module\t\t\taufile.so\n"
+      "module\t\t\taubridge.so\n"
+      "module\t\t\tsndfile.so\n"
+      "module_app\t\taccount.so\n"
+      "module_app\t\tmenu.so\n",
+      b->port, wav, b->dir);
+  path = g_build_filename (b->dir, "config", NULL);
+  g_assert_true (g_file_set_contents (path, config, -1, NULL));
+  g_free (path);
+  path = g_build_filename (b->dir, "accounts", NULL);
+  /* regint=0: no REGISTER; answermode=auto: answer every call at once. */
+  account = g_strdup_printf ("<sip:%s@127.0.0.1>;regint=0;answermode=auto\n", user);
+  g_assert_true (g_file_set_contents (path, account, -1, NULL));
+  g_free (path);
+  path = g_build_filename (b->dir, "contacts", NULL);
+  g_assert_true (g_file_set_contents (path, "", -1, NULL));
+
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE
+      | G_SUBPROCESS_FLAGS_STDERR_MERGE);
+  g_subprocess_launcher_set_stdout_file_path (launcher, b->log);
+  safety = g_strdup_printf ("%u", SAFETY_S);
+  /* -s: SIP trace (every message baresip receives and sends, in its log).
+   * -n 127.0.0.1: in a namespace with only loopback baresip finds no
+   * network address of its own and would open no SIP socket. */
+  b->proc = g_subprocess_launcher_spawn (launcher, &error, "baresip", "-4", "-s",
+      "-n", "127.0.0.1", "-f", b->dir, "-t", safety, NULL);
+  g_assert_no_error (error);
+  if (!wait_file_has (b->log, "baresip is ready", 10000))
+    g_test_fail_printf ("baresip did not start: %s", b->log);
+  return b;
+}
+
+static char *
+baresip_log (Baresip *b)
+{
+  return read_text (b->log);
+}
+
+/* The digits baresip's log says it received, in order. */
+static char *
+baresip_digits (Baresip *b, gboolean info)
+{
+  g_autofree char *log = baresip_log (b);
+  const char *needle = info ? "call: received DTMF: '" : "received event: '";
+  GString *digits = g_string_new (NULL);
+
+  for (const char *p = strstr (log, needle); p != NULL; p = strstr (p + 1, needle)) {
+    const char *d = p + strlen (needle);
+    if (d[0] == '\0' || d[1] != '\'')
+      continue;
+    if (!info && !g_str_has_prefix (d + 2, " (end=1)"))
+      continue;
+    g_string_append_c (digits, d[0]);
+  }
+  return g_string_free (digits, FALSE);
+}
+
+static void
+baresip_free (Baresip *b)
+{
+  if (b == NULL)
+    return;
+  /* SIGTERM lets baresip hang up and finish its recording. */
+  stop_process (b->proc, SIGTERM, 3000);
+  if (g_test_failed ()) {
+    g_autofree char *log = baresip_log (b);
+    g_printerr ("---- baresip log ----\n%s\n---------------------\n", log);
+  }
+  if (g_getenv ("AMGW_KEEP_TEST_FILES") == NULL)
+    remove_tree (b->dir);
+  else
+    g_printerr ("baresip files kept in %s\n", b->dir);
+  g_clear_object (&b->proc);
+  g_free (b->log);
+  g_free (b->dir);
+  g_free (b);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The capture on lo                                                         */
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+  GSubprocess *proc;
+  char *dir;
+  char *pcap;
+  char *log;
+} Capture;
+
+static Capture *
+capture_start (void)
+{
+  Capture *c = g_new0 (Capture, 1);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocessLauncher) launcher = NULL;
+  g_autofree char *duration = g_strdup_printf ("duration:%u", SAFETY_S);
+
+  c->dir = g_dir_make_tmp ("amgw-pcap-XXXXXX", &error);
+  g_assert_no_error (error);
+  c->pcap = g_build_filename (c->dir, "lo.pcapng", NULL);
+  c->log = g_build_filename (c->dir, "capture.log", NULL);
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE
+      | G_SUBPROCESS_FLAGS_STDERR_MERGE);
+  g_subprocess_launcher_set_stdout_file_path (launcher, c->log);
+  /* dumpcap (tshark's capture engine, same package set) rather than tshark:
+   * one process, that SIGINT stops after it has written the file; tshark
+   * runs dumpcap as a child that a killed tshark can leave behind. */
+  c->proc = g_subprocess_launcher_spawn (launcher, &error, have_dumpcap ? "dumpcap" : "tshark",
+      "-n", "-q", "-i", "lo", "-f", "udp", "-w", c->pcap, "-a", duration, NULL);
+  g_assert_no_error (error);
+  /* "Capturing on 'Loopback: lo'" comes once dumpcap has opened the
+   * interface; a little more for the filter to be in place. */
+  if (!wait_file_has (c->log, "Capturing on", 10000))
+    g_test_fail_printf ("the capture did not start");
+  g_usleep (500 * 1000);
+  return c;
+}
+
+/* SIGINT: dumpcap writes out what it has and exits. */
+static void
+capture_stop (Capture *c)
+{
+  /* Let the last packets (the 200 to the BYE) reach the file. */
+  g_usleep (300 * 1000);
+  stop_process (c->proc, SIGINT, 5000);
+}
+
+static void
+capture_free (Capture *c)
+{
+  if (c == NULL)
+    return;
+  stop_process (c->proc, SIGKILL, 0);
+  if (g_test_failed ()) {
+    g_autofree char *log = read_text (c->log);
+    g_printerr ("---- capture log ----\n%s\n---------------------\n", log);
+  }
+  if (g_getenv ("AMGW_KEEP_TEST_FILES") == NULL)
+    remove_tree (c->dir);
+  else
+    g_printerr ("capture kept in %s\n", c->pcap);
+  g_clear_object (&c->proc);
+  g_free (c->pcap);
+  g_free (c->log);
+  g_free (c->dir);
+  g_free (c);
+}
+
+/* Runs tshark -r on the capture with @args; returns its lines (one packet
+ * each, fields separated by tabs). */
+static GStrv
+capture_read (Capture *c, const char *const *args)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *out = NULL, *err = NULL;
+  int status = 0;
+
+  g_ptr_array_add (argv, (gpointer) "tshark");
+  g_ptr_array_add (argv, (gpointer) "-n");
+  g_ptr_array_add (argv, (gpointer) "-r");
+  g_ptr_array_add (argv, c->pcap);
+  for (guint i = 0; args[i]; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+  if (!g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out,
+          &err, &status, &error)) {
+    g_test_fail_printf ("tshark -r: %s", error->message);
+    return g_new0 (char *, 1);
+  }
+  if (!g_spawn_check_wait_status (status, NULL))
+    g_test_fail_printf ("tshark -r failed: %s", err);
+  g_strchomp (out);
+  return *out ? g_strsplit (out, "\n", -1) : g_new0 (char *, 1);
+}
+
+/* ------------------------------------------------------------------------ */
+/* What the capture shows                                                    */
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+  double time;
+  guint sport, dport;
+  char *method;          /* requests */
+  char *ruri;
+  guint status;          /* responses */
+  char *cseq_method;
+  guint cseq;
+  guint media_port;      /* first m= port of an SDP body, 0 if none */
+  char *text;            /* the whole datagram */
+} SipMsg;
+
+static void
+sip_msg_free (gpointer p)
+{
+  SipMsg *m = p;
+
+  g_free (m->method);
+  g_free (m->ruri);
+  g_free (m->cseq_method);
+  g_free (m->text);
+  g_free (m);
+}
+
+static char *
+hex_to_text (const char *hex)
+{
+  gsize n = strlen (hex) / 2;
+  char *out = g_malloc (n + 1);
+
+  for (gsize i = 0; i < n; i++)
+    out[i] = (char) ((g_ascii_xdigit_value (hex[2 * i]) << 4) | g_ascii_xdigit_value (hex[2 * i + 1]));
+  out[n] = '\0';
+  return out;
+}
+
+static GPtrArray *
+capture_sip (Capture *c)
+{
+  static const char *const args[] = {
+    "-Y", "sip", "-T", "fields", "-E", "occurrence=f",
+    "-e", "frame.time_relative", "-e", "udp.srcport", "-e", "udp.dstport",
+    "-e", "sip.Method", "-e", "sip.r-uri", "-e", "sip.Status-Code", "-e", "sip.CSeq.method",
+    "-e", "sip.CSeq.seq", "-e", "sdp.media.port", "-e", "udp.payload", NULL
+  };
+  g_auto (GStrv) lines = capture_read (c, args);
+  GPtrArray *msgs = g_ptr_array_new_with_free_func (sip_msg_free);
+
+  for (guint i = 0; lines[i]; i++) {
+    g_auto (GStrv) f = g_strsplit (lines[i], "\t", -1);
+    SipMsg *m;
+
+    if (g_strv_length (f) < 10)
+      continue;
+    m = g_new0 (SipMsg, 1);
+    m->time = g_ascii_strtod (f[0], NULL);
+    m->sport = atoi (f[1]);
+    m->dport = atoi (f[2]);
+    m->method = *f[3] ? g_strdup (f[3]) : NULL;
+    m->ruri = *f[4] ? g_strdup (f[4]) : NULL;
+    m->status = atoi (f[5]);
+    m->cseq_method = g_strdup (f[6]);
+    m->cseq = atoi (f[7]);
+    m->media_port = atoi (f[8]);
+    m->text = hex_to_text (f[9]);
+    g_ptr_array_add (msgs, m);
+  }
+  return msgs;
+}
+
+typedef struct {
+  char digit;
+  guint32 ts;
+  double first, last;
+  guint packets;
+  gboolean ended;        /* an end-of-event packet came */
+} Event;
+
+typedef struct {
+  GArray *events;        /* Event: the RFC 4733 digits, one per RTP timestamp */
+  guint rtp_packets;     /* RTP packets from amgw's media port to baresip's */
+  guint rtp_elsewhere;   /* RTP packets from amgw's port range to any other port */
+  guint amgw_port;
+} RtpSeen;
+
+static const char event_chars[] = "0123456789*#ABCD";
+
+/* RTP from amgw's port range [@min, @max] (RFC 4733 events decoded by
+ * payload type: from the SDP in the same capture, or rtp.pt 101's default). */
+static void
+capture_rtp (Capture *c, guint min, guint max, guint bridge_port, RtpSeen *seen)
+{
+  static const char *const args[] = {
+    "-o", "rtp.heuristic_rtp:TRUE", "-Y", "rtp", "-T", "fields", "-E", "occurrence=f",
+    "-e", "frame.time_relative", "-e", "udp.srcport", "-e", "udp.dstport",
+    "-e", "rtp.timestamp", "-e", "rtpevent.event_id", "-e", "rtpevent.end_of_event", NULL
+  };
+  g_auto (GStrv) lines = capture_read (c, args);
+
+  seen->events = g_array_new (FALSE, TRUE, sizeof (Event));
+  for (guint i = 0; lines[i]; i++) {
+    g_auto (GStrv) f = g_strsplit (lines[i], "\t", -1);
+    guint sport, dport, id;
+    guint32 ts;
+    double t;
+    Event *last;
+
+    if (g_strv_length (f) < 6)
+      continue;
+    t = g_ascii_strtod (f[0], NULL);
+    sport = atoi (f[1]);
+    dport = atoi (f[2]);
+    if (sport < min || sport > max)
+      continue;
+    if (dport != bridge_port) {
+      seen->rtp_elsewhere++;
+      continue;
+    }
+    if (seen->amgw_port == 0)
+      seen->amgw_port = sport;
+    if (sport == seen->amgw_port)
+      seen->rtp_packets++;
+    if (*f[4] == '\0')
+      continue;
+    id = atoi (f[4]);
+    ts = (guint32) g_ascii_strtoull (f[3], NULL, 10);
+    last = seen->events->len ? &g_array_index (seen->events, Event, seen->events->len - 1) : NULL;
+    if (last == NULL || last->ts != ts) {
+      Event e = { .digit = id < 16 ? event_chars[id] : '?', .ts = ts, .first = t };
+      g_array_append_val (seen->events, e);
+      last = &g_array_index (seen->events, Event, seen->events->len - 1);
+    }
+    last->last = t;
+    last->packets++;
+    if (g_ascii_strcasecmp (f[5], "1") == 0 || g_ascii_strcasecmp (f[5], "True") == 0)
+      last->ended = TRUE;
+  }
+}
+
+static char *
+events_string (GArray *events)
+{
+  GString *s = g_string_new (NULL);
+
+  for (guint i = 0; i < events->len; i++)
+    g_string_append_c (s, g_array_index (events, Event, i).digit);
+  return g_string_free (s, FALSE);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The cases                                                                 */
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+  const char *provider;      /* meeting.provider */
+  const char *user;          /* the Request-URI's user part amgw must dial */
+  const char *digits;        /* what must reach the bridge, in order */
+  gboolean info;             /* SIP INFO, else RFC 4733 */
+  int pause_before;          /* index in @digits after which dtmf-pause separates, or -1 */
+} Case;
+
+/* [provider chime]: SIP INFO.  [provider webex]: a fixed user part, so the
+ * id and the pin both go as DTMF, separated by dtmf-pause. */
+static Fx *
+fx_start_bridge (guint16 sip_port, guint16 rtp_min, guint16 rtp_max)
+{
+  g_autofree char *extra = NULL;
+  FxOptions opt = { 0, };
+
+  extra = g_strdup_printf ("\n[sip]\nlisten = 127.0.0.1:%u\ndtmf = rfc4733\ndtmf-pause = %u\n"
+      "invite-timeout = 10000\n"
+      "\n[media]\nrtp-port-min = %u\nrtp-port-max = %u\n"
+      "\n[provider chime]\ndtmf = info\n"
+      "\n[provider webex]\ndial-template = meet\n",
+      sip_port, DTMF_PAUSE_MS, rtp_min, rtp_max);
+  opt.extra = extra;
+  g_setenv ("AMGW_TESTD_REAL_SIP", "1", TRUE);
+  return fx_start (&opt);
+}
+
+static char *
+join_bridge (Fx *fx, guint16 port, const char *provider)
+{
+  g_autofree char *payload = g_strdup_printf ("{\"meeting\": {\"id\": \"" MEETING_ID
+      "\", \"pin\": \"" MEETING_PIN "\", \"endpoint\": \"127.0.0.1:%u\", \"protocol\": \"SIP\","
+      " \"provider\": \"%s\"}}", port, provider);
+  g_autofree char *answer_sdp = sdp_details (FALSE);
+  cJSON *answer = fx_directive (fx, "Alexa.MeetingClientController", "JoinMeeting",
+      "room-boardroom", BOARDROOM_TOKEN, payload);
+  FakeCloudRequest *req;
+  char *sid;
+
+  assert_response (answer);
+  cJSON_Delete (answer);
+  req = fake_cloud_wait_signal (fx->fc, "InitiateInboundCall", NULL, WAIT_MS);
+  g_assert_nonnull (req);
+  if (req == NULL)
+    return g_strdup ("none");
+  sid = g_strdup (req->session_id);
+  /* The scripted Alexa leg: the device rings and accepts. */
+  g_assert_cmpuint (fx_event (fx, "CallRinging", sid, NULL, NULL), ==, 200);
+  g_assert_nonnull (fake_cloud_wait_signal (fx->fc, "CallRingingAck", sid, WAIT_MS));
+  g_assert_cmpuint (fx_event (fx, "CallAccepted", sid, answer_sdp, NULL), ==, 200);
+  g_assert_nonnull (fake_cloud_wait_signal (fx->fc, "CallAcceptedAck", sid, WAIT_MS));
+  return sid;
+}
+
+static void
+end_meeting (Fx *fx)
+{
+  cJSON *answer = fx_directive (fx, "Alexa.MeetingClientController", "EndMeeting",
+      "room-boardroom", BOARDROOM_TOKEN, "{}");
+
+  if (g_strcmp0 (jstr (answer, "event.header.name"), "Response") != 0)
+    g_test_fail_printf ("EndMeeting: %s", jstr (answer, "event.payload.message"));
+  cJSON_Delete (answer);
+}
+
+static const SipMsg *
+find_request (GPtrArray *msgs, const char *method, guint from_port)
+{
+  for (guint i = 0; i < msgs->len; i++) {
+    const SipMsg *m = msgs->pdata[i];
+    if (g_strcmp0 (m->method, method) == 0 && (from_port == 0 || m->sport == from_port))
+      return m;
+  }
+  return NULL;
+}
+
+static const SipMsg *
+find_response (GPtrArray *msgs, const char *method, guint status_min, guint status_max)
+{
+  for (guint i = 0; i < msgs->len; i++) {
+    const SipMsg *m = msgs->pdata[i];
+    if (m->method == NULL && g_strcmp0 (m->cseq_method, method) == 0 && m->status >= status_min
+        && m->status <= status_max)
+      return m;
+  }
+  return NULL;
+}
+
+/* The digit of an INFO's application/dtmf-relay body ("Signal=8\r\n..."). */
+static char
+info_signal (const SipMsg *m)
+{
+  const char *body = strstr (m->text, "\r\n\r\n");
+  const char *sig;
+
+  if (body == NULL || strstr (m->text, "application/dtmf-relay") == NULL)
+    return '?';
+  sig = strstr (body, "Signal=");
+  if (sig == NULL)
+    return '?';
+  sig += strlen ("Signal=");
+  while (*sig == ' ')
+    sig++;
+  return *sig;
+}
+
+static void
+run_case (gconstpointer data)
+{
+  const Case *tc = data;
+  Fx *fx;
+  Baresip *b;
+  Capture *c;
+  g_autofree char *sid = NULL, *ruri = NULL, *got = NULL, *bs_invite = NULL, *bslog = NULL;
+  g_autoptr (GPtrArray) msgs = NULL;
+  guint16 amgw_sip = 0, rtp_min = 0;
+  const SipMsg *invite, *ok, *bye;
+  FakeCloudRequest *req;
+  guint timeout_ms, n = strlen (tc->digits);
+  gint64 t0 = g_get_monotonic_time (), t_done;
+  RtpSeen rtp = { 0, };
+
+  if (skip_reason != NULL) {
+    g_test_skip (skip_reason);
+    return;
+  }
+
+  c = capture_start ();
+  b = baresip_start (tc->user);
+  amgw_sip = free_udp_port ();
+  rtp_min = free_udp_port () & ~1u;
+  if (rtp_min > 65000)
+    rtp_min = 40000;
+  fx = fx_start_bridge (amgw_sip, rtp_min, rtp_min + 99);
+  g_test_message ("baresip on 127.0.0.1:%u, amgw SIP on %u, RTP %u-%u", b->port, amgw_sip,
+      rtp_min, rtp_min + 99);
+
+  sid = join_bridge (fx, b->port, tc->provider);
+  if (!wait_log (fx, "the bridge answered", WAIT_MS)) {
+    g_test_fail_printf ("baresip did not answer");
+  } else {
+    /* The digits follow dtmf-pause after the answer: 100 ms tone + 100 ms
+     * gap each in RFC 4733, one INFO every 250 ms; generously more. */
+    timeout_ms = DTMF_PAUSE_MS * 2 + n * 600 + 10000;
+    if (!wait_log (fx, tc->info ? "DTMF (SIP INFO) sent" : "DTMF played out", timeout_ms))
+      g_test_fail_printf ("amgw did not finish sending the digits within %u ms", timeout_ms);
+  }
+  t_done = g_get_monotonic_time ();
+  /* Let the last INFO's 200 and the end packets land. */
+  g_usleep (400 * 1000);
+  end_meeting (fx);
+  req = fake_cloud_wait_signal (fx->fc, "CallEnded", sid, WAIT_MS);
+  g_assert_nonnull (req);
+  g_assert_cmpstr (req ? jstr (req->json, "callResult.code") : NULL, ==, "SUCCESS");
+  /* baresip sees the BYE. */
+  if (!wait_file_has (b->log, "BYE sip:", 5000))
+    g_test_fail_printf ("no BYE in baresip's SIP trace");
+  capture_stop (c);
+
+  /* ---- SIP, from the capture ---- */
+  msgs = capture_sip (c);
+  invite = find_request (msgs, "INVITE", amgw_sip);
+  g_assert_nonnull (invite);
+  ruri = g_strdup_printf ("sip:%s@127.0.0.1:%u", tc->user, b->port);
+  g_assert_cmpstr (invite ? invite->ruri : NULL, ==, ruri);
+  if (invite) {
+    g_assert_cmpuint (invite->dport, ==, b->port);
+    g_assert_nonnull (strstr (invite->text, "telephone-event/8000"));
+    /* The pin is never in the URI with these templates. */
+    g_assert_null (strstr (invite->ruri, MEETING_PIN));
+    /* A SIP call over UDP names a sip: Contact on amgw's SIP port (the
+     * bridge sends its in-dialog requests there), never the sips: one. */
+    {
+      g_autofree char *contact = g_strdup_printf ("Contact: <sip:127.0.0.1:%u", amgw_sip);
+      if (strstr (invite->text, contact) == NULL)
+        g_test_fail_printf ("the INVITE lacks \"%s\": %s", contact, invite->text);
+    }
+  }
+  /* ... and baresip's own trace shows the same Request-URI. */
+  bslog = baresip_log (b);
+  bs_invite = g_strdup_printf ("INVITE %s SIP/2.0", ruri);
+  if (strstr (bslog, bs_invite) == NULL)
+    g_test_fail_printf ("no \"%s\" in baresip's SIP trace", bs_invite);
+  ok = find_response (msgs, "INVITE", 200, 200);
+  g_assert_nonnull (ok);
+  g_assert_cmpuint (ok ? ok->sport : 0, ==, b->port);
+  g_assert_cmpuint (ok ? ok->media_port : 0, >, 0);
+  bye = find_request (msgs, "BYE", amgw_sip);
+  g_assert_nonnull (bye);
+  g_assert_nonnull (find_response (msgs, "BYE", 200, 200));
+
+  /* ---- The digits ---- */
+  capture_rtp (c, rtp_min, rtp_min + 99, ok ? ok->media_port : 0, &rtp);
+  g_test_message ("RTP from amgw's port %u to baresip's %u: %u packets (%u elsewhere)",
+      rtp.amgw_port, ok ? ok->media_port : 0, rtp.rtp_packets, rtp.rtp_elsewhere);
+  got = events_string (rtp.events);
+  if (tc->info) {
+    g_autoptr (GString) info_digits = g_string_new (NULL);
+    GArray *cseqs = g_array_new (FALSE, FALSE, sizeof (guint));
+    double first = -1, last = -1;
+    guint ok_count = 0;
+
+    for (guint i = 0; i < msgs->len; i++) {
+      const SipMsg *m = msgs->pdata[i];
+      gboolean dup = FALSE;
+
+      if (m->method == NULL && g_strcmp0 (m->cseq_method, "INFO") == 0 && m->status == 200)
+        ok_count++;
+      if (g_strcmp0 (m->method, "INFO") != 0 || m->sport != amgw_sip)
+        continue;
+      for (guint j = 0; j < cseqs->len; j++)
+        dup |= g_array_index (cseqs, guint, j) == m->cseq;
+      if (dup)
+        continue;   /* a retransmission */
+      g_array_append_val (cseqs, m->cseq);
+      g_string_append_c (info_digits, info_signal (m));
+      if (first < 0)
+        first = m->time;
+      last = m->time;
+    }
+    g_array_unref (cseqs);
+    g_test_message ("SIP INFO digits: \"%s\" (%u answered 200), first %.0f ms after the 200 "
+        "to the INVITE, last %.0f ms after the first", info_digits->str, ok_count,
+        ok ? (first - ok->time) * 1000 : -1, (last - first) * 1000);
+    g_assert_cmpstr (info_digits->str, ==, tc->digits);
+    g_assert_cmpuint (ok_count, ==, n);
+    /* No RFC 4733 event besides. */
+    g_assert_cmpstr (got, ==, "");
+    if (ok && first >= 0)
+      g_assert_cmpfloat (first - ok->time, >=, DTMF_PAUSE_MS / 1000.0 - 0.05);
+  } else {
+    const Event *e0 = rtp.events->len ? &g_array_index (rtp.events, Event, 0) : NULL;
+
+    g_test_message ("RFC 4733 digits: \"%s\" (%u events), first %.0f ms after the 200 to the "
+        "INVITE", got, rtp.events->len, e0 && ok ? (e0->first - ok->time) * 1000 : -1);
+    g_assert_cmpstr (got, ==, tc->digits);
+    for (guint i = 0; i < rtp.events->len; i++) {
+      const Event *e = &g_array_index (rtp.events, Event, i);
+      g_test_message ("  '%c' ts %u: %u packets, %.3f-%.3f s%s", e->digit, e->ts, e->packets,
+          e->first, e->last, e->ended ? ", ended" : "");
+      if (!e->ended)
+        g_test_fail_printf ("digit %u ('%c') has no end-of-event packet", i, e->digit);
+      if (i > 0) {
+        const Event *p = &g_array_index (rtp.events, Event, i - 1);
+        double gap = e->first - p->last;
+        if ((int) i - 1 == tc->pause_before) {
+          if (gap < DTMF_PAUSE_MS / 1000.0 - 0.1)
+            g_test_fail_printf ("only %.0f ms between the id and the pin (dtmf-pause %u)",
+                gap * 1000, DTMF_PAUSE_MS);
+        } else if (gap > 0.5) {
+          g_test_fail_printf ("%.0f ms between digits %u and %u", gap * 1000, i - 1, i);
+        }
+      }
+    }
+    if (e0 && ok)
+      g_assert_cmpfloat (e0->first - ok->time, >=, DTMF_PAUSE_MS / 1000.0 - 0.05);
+    g_assert_cmpuint (rtp.rtp_packets, >, 0);
+    g_assert_cmpuint (rtp.rtp_elsewhere, ==, 0);
+  }
+  /* ... and baresip decoded the same digits: "received event: '1' (end=1)"
+   * per RFC 4733 event, "call: received DTMF: '1' (duration=160)" per INFO. */
+  {
+    g_autofree char *heard = baresip_digits (b, tc->info);
+    g_test_message ("baresip decoded: \"%s\"", heard);
+    g_assert_cmpstr (heard, ==, tc->digits);
+  }
+  g_test_message ("join to digits sent: %.1f s; whole case %.1f s",
+      (t_done - t0) / 1e6, (g_get_monotonic_time () - t0) / 1e6);
+  /* The pin stays out of amgw's log (4 digits alone would match
+   * timestamps: look for it as the digits string and as a JSON value). */
+  g_assert_false (log_contains (fx, MEETING_PIN "#"));
+  g_assert_false (log_contains (fx, "\"" MEETING_PIN "\""));
+  g_assert_false (log_contains (fx, "Signal="));
+
+  g_array_unref (rtp.events);
+  fx_free (fx);
+  baresip_free (b);
+  capture_free (c);
+}
+
+static const Case case_rfc4733 = {
+  .provider = "zoom", .user = MEETING_ID, .digits = MEETING_PIN "#", .pause_before = -1,
+};
+static const Case case_info = {
+  .provider = "chime", .user = MEETING_ID, .digits = MEETING_PIN "#", .info = TRUE,
+  .pause_before = -1,
+};
+static const Case case_id_and_pin = {
+  .provider = "webex", .user = "meet", .digits = MEETING_ID "#" MEETING_PIN "#",
+  .pause_before = 4,
+};
+
+int
+main (int argc, char **argv)
+{
+  g_autofree char *baresip = g_find_program_in_path ("baresip");
+  g_autofree char *tshark = g_find_program_in_path ("tshark");
+  g_autofree char *dumpcap = g_find_program_in_path ("dumpcap");
+
+  g_test_init (&argc, &argv, NULL);
+  /* A failed check still reaches the clean-up, which prints amgw's,
+   * baresip's and tshark's logs and ends both peers. */
+  g_test_set_nonfatal_assertions ();
+  have_dumpcap = dumpcap != NULL;
+  if (baresip == NULL)
+    skip_reason = "baresip (Debian package baresip-core) is not installed";
+  else if (!g_file_test ("/usr/lib/baresip/modules/aufile.so", G_FILE_TEST_EXISTS))
+    skip_reason = "baresip's aufile module is missing";
+  else if (tshark == NULL)
+    skip_reason = "tshark is not installed";
+  else if (!testd_has_sip ())
+    skip_reason = "amgw-testd has no SIP leg (it needs amgw_media_dep and -DAMGW_TESTD_HAVE_SIP)";
+  g_test_add_data_func ("/sip-baresip/rfc4733", &case_rfc4733, run_case);
+  g_test_add_data_func ("/sip-baresip/info", &case_info, run_case);
+  g_test_add_data_func ("/sip-baresip/rfc4733-id-and-pin", &case_id_and_pin, run_case);
+  return g_test_run ();
+}
