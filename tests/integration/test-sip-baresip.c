@@ -17,6 +17,7 @@
  *
  * amgw-testd runs with AMGW_TESTD_REAL_SIP=1 (see test-sip-sipp.c). */
 #include "common.h"
+#include "sip-common.h"
 
 #include <gio/gio.h>
 #include <math.h>
@@ -35,48 +36,7 @@ static gboolean have_dumpcap;
 /* Small helpers                                                             */
 /* ------------------------------------------------------------------------ */
 
-/* amgw-testd built without the SIP leg exits 2 when asked for it. */
-static gboolean
-testd_has_sip (void)
-{
-  const char *daemon = g_getenv ("AMGW_TEST_DAEMON");
-  g_autoptr (GSubprocessLauncher) launcher = NULL;
-  g_autoptr (GSubprocess) proc = NULL;
 
-  if (daemon == NULL)
-    return FALSE;
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE
-      | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
-  g_subprocess_launcher_setenv (launcher, "AMGW_TESTD_REAL_SIP", "1", TRUE);
-  proc = g_subprocess_launcher_spawn (launcher, NULL, daemon, "--version", NULL);
-  if (proc == NULL || !g_subprocess_wait (proc, NULL, NULL))
-    return FALSE;
-  return g_subprocess_get_if_exited (proc) && g_subprocess_get_exit_status (proc) == 0;
-}
-
-/* A UDP port free on 127.0.0.1, from 20000 up (the namespace is ours; the
- * kernel's ephemeral range starts above it, baresip's RTP range is below). */
-static guint16
-free_udp_port (void)
-{
-  for (guint attempt = 0; attempt < 50; attempt++) {
-    g_autoptr (GSocket) udp = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
-        G_SOCKET_PROTOCOL_UDP, NULL);
-    g_autoptr (GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-    g_autoptr (GSocketAddress) any = g_inet_socket_address_new (lo, 0);
-    g_autoptr (GSocketAddress) bound = NULL;
-    guint16 port;
-
-    if (!g_socket_bind (udp, any, FALSE, NULL))
-      continue;
-    bound = g_socket_get_local_address (udp, NULL);
-    port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
-    if (port >= 20000 && port < 65000)
-      return port;
-  }
-  g_test_fail_printf ("no free UDP port");
-  return 0;
-}
 
 static char *
 read_text (const char *path)
@@ -189,7 +149,7 @@ baresip_start (const char *user)
   b->dir = g_dir_make_tmp ("amgw-baresip-XXXXXX", &error);
   g_assert_no_error (error);
   b->log = g_build_filename (b->dir, "baresip.log", NULL);
-  b->port = free_udp_port ();
+  b->port = free_port ();
   wav = g_build_filename (b->dir, "tone.wav", NULL);
   g_assert_true (write_sine_wav (wav, 8000, 440.0, 10));
 
@@ -682,8 +642,8 @@ run_case (gconstpointer data)
 
   c = capture_start ();
   b = baresip_start (tc->user);
-  amgw_sip = free_udp_port ();
-  rtp_min = free_udp_port () & ~1u;
+  amgw_sip = free_port ();
+  rtp_min = free_port () & ~1u;
   if (rtp_min > 65000)
     rtp_min = 40000;
   fx = fx_start_bridge (amgw_sip, rtp_min, rtp_min + 99);

@@ -9,6 +9,7 @@
  * a server certificate for 127.0.0.1 signed by it, a certificate for another
  * name signed by it, and an unrelated CA. */
 #include "common.h"
+#include "sip-common.h"
 
 #include <gio/gio.h>
 #include <stdlib.h>
@@ -416,32 +417,6 @@ bridge_free (Bridge *b)
 /* amgw                                                                      */
 /* ------------------------------------------------------------------------ */
 
-/* A port free for both UDP and TCP on 127.0.0.1 (the namespace is ours). */
-static guint16
-free_port (void)
-{
-  for (guint attempt = 0; attempt < 50; attempt++) {
-    g_autoptr (GSocket) udp = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
-        G_SOCKET_PROTOCOL_UDP, NULL);
-    g_autoptr (GSocket) tcp = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
-        G_SOCKET_PROTOCOL_TCP, NULL);
-    g_autoptr (GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-    g_autoptr (GSocketAddress) any = g_inet_socket_address_new (lo, 0);
-    g_autoptr (GSocketAddress) bound = NULL;
-    g_autoptr (GSocketAddress) same = NULL;
-    guint16 port;
-
-    if (!g_socket_bind (udp, any, FALSE, NULL))
-      continue;
-    bound = g_socket_get_local_address (udp, NULL);
-    port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
-    same = g_inet_socket_address_new (lo, port);
-    if (port >= 20000 && g_socket_bind (tcp, same, FALSE, NULL))
-      return port;
-  }
-  g_error ("no free port");
-  return 0;
-}
 
 static Fx *
 fx_start_sips (const char *ca_name)
