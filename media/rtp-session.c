@@ -12,7 +12,9 @@
  * Numbering.  The session owns the SSRC, sequence numbers and timestamps of
  * everything it sends: audio from the pipeline is renumbered (its timestamps
  * shifted by a fixed offset), RFC 4733 events take the place of audio frames
- * while a digit plays, and both follow one sequence.
+ * while a digit plays, and both follow one sequence.  In-band DTMF (G.711
+ * only) replaces the pipeline's frames for the whole sequence: tone frames
+ * and silence between digits, one 20 ms frame per tick.
  *
  * Lifetime.  Reference-counted: the owner holds one (dropped by
  * amgw_rtp_session_free), every hop between loops holds one.  Once freed
@@ -33,6 +35,7 @@
 #include <gst/rtp/gstrtcpbuffer.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
+#include <math.h>
 #include <string.h>
 #include <errno.h>
 #include <sys/socket.h>
@@ -48,6 +51,10 @@ GST_DEBUG_CATEGORY_STATIC (amgw_rtp_debug);
 #define DTMF_GAP_MS 100               /* between two digits */
 #define DTMF_END_PACKETS 3
 #define DTMF_VOLUME 10                /* -10 dBm0 */
+#define DTMF_FRAME_SAMPLES 160        /* 20 ms at 8 kHz: in-band frames (G.711 only) */
+/* Per tone of an in-band pair, on the 16-bit scale: a full-scale G.711 sine
+ * (peak 32124) is +3.17 dBm0, so -10 dBm0 is 13.17 dB below it. */
+#define DTMF_INBAND_AMPLITUDE 7040.0
 #define MAX_DTMF_DIGITS 128
 #define MAX_DTMF_RECEIVED 64          /* the describe() string keeps the last ones */
 #define MAX_SDP_MEDIA 16
@@ -150,7 +157,9 @@ struct _AmgwRtpSession {
   guint dtmf_pause_ms;
   guint dtmf_tick;               /* within the current digit */
   guint dtmf_wait_ticks;         /* gap or pause left */
-  gboolean dtmf_playing;         /* events replace audio frames */
+  gboolean dtmf_playing;         /* events or tones replace audio frames */
+  gboolean dtmf_inband;          /* the sequence is tones in the audio (G.711) */
+  gboolean audio_resync;         /* after in-band: keep the audio's timestamps ahead */
   guint32 dtmf_ts;
   guint dtmf_sent;
   /* DTMF receiving */
@@ -332,11 +341,23 @@ on_audio_send (const guint8 *rtp, gsize len, gpointer user_data)
   pipe_ts = GST_READ_UINT32_BE (pkt + 4);
   g_mutex_lock (&s->lock);
   if (!s->torn_down && s->sending && s->negotiated && !s->dtmf_playing) {
+    guint32 ts;
+
     if (!s->have_audio_offset) {
       s->audio_ts_offset = wall_ts (s, g_get_monotonic_time ()) - pipe_ts;
       s->have_audio_offset = TRUE;
     }
-    send_rtp_locked (s, pkt, len, pipe_ts + s->audio_ts_offset, FALSE);
+    ts = pipe_ts + s->audio_ts_offset;
+    if (s->audio_resync) {
+      /* In-band tones ran on the timer's clock: never step back over them. */
+      guint32 frame = (s->codec.clock_rate ? s->codec.clock_rate : 8000) * DTMF_TICK_MS / 1000;
+      s->audio_resync = FALSE;
+      if (s->sent_any && (gint32) (ts - s->last_ts) <= 0) {
+        s->audio_ts_offset += s->last_ts + frame - ts;
+        ts = s->last_ts + frame;
+      }
+    }
+    send_rtp_locked (s, pkt, len, ts, FALSE);
   }
   g_mutex_unlock (&s->lock);
 }
@@ -532,6 +553,129 @@ send_event_locked (AmgwRtpSession *s, guint event, gboolean end, guint duration,
   send_rtp_locked (s, pkt, sizeof pkt, s->dtmf_ts, marker);
 }
 
+/* Where a burst that starts now goes on the timeline: after everything sent. */
+static guint32
+burst_ts_locked (AmgwRtpSession *s, guint frame)
+{
+  gint64 now = g_get_monotonic_time ();
+  guint32 ts = s->sent_any ? s->last_ts + (guint32) ((now - s->last_out_us) * (gint64) frame /
+      (DTMF_TICK_MS * 1000)) : wall_ts (s, now);
+
+  if (s->sent_any && (gint32) (ts - s->last_ts) <= 0)
+    ts = s->last_ts + frame;
+  return ts;
+}
+
+/* ------------------------------------------------------------------------ */
+/* DTMF, in-band (media loop timer): Q.23 tone pairs in G.711 */
+
+static const double dtmf_row_hz[4] = { 697, 770, 852, 941 };
+static const double dtmf_col_hz[4] = { 1209, 1336, 1477, 1633 };
+/* Keypad position of each of dtmf_chars: row * 4 + column. */
+static const guint8 dtmf_key_pos[16] = {
+  13, 0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 14, 3, 7, 11, 15,
+};
+
+/* G.711 µ-law: bias, then a 3-bit segment (exponent) and 4-bit mantissa,
+ * all bits inverted. */
+static guint8
+linear_to_ulaw (gint16 pcm)
+{
+  gint v = pcm;
+  guint8 sign = 0;
+  guint exp = 7;
+
+  if (v < 0) {
+    v = -v;
+    sign = 0x80;
+  }
+  v = MIN (v, 32635) + 0x84;
+  while (exp > 0 && (v & (0x80 << exp)) == 0)
+    exp--;
+  return (guint8) ~(sign | (exp << 4) | ((v >> (exp + 3)) & 0x0f));
+}
+
+/* G.711 A-law: 12-bit magnitude, segments 0 and 1 share a step, even bits
+ * inverted. */
+static guint8
+linear_to_alaw (gint16 pcm)
+{
+  gint m = (pcm >= 0 ? pcm : -(gint) pcm - 1) >> 3;   /* 0..4095 */
+  guint seg = 0;
+  guint8 code;
+
+  if (m < 32) {
+    code = (guint8) (m >> 1);
+  } else {
+    seg = 1;
+    while (seg < 7 && m >= (32 << seg))
+      seg++;
+    code = (guint8) ((seg << 4) | ((m >> seg) & 0x0f));
+  }
+  return (guint8) ((pcm >= 0 ? 0x80 | code : code) ^ 0x55);
+}
+
+/* One 20 ms in-band frame: @event's tone pair from sample @first of the
+ * tone, or silence when @event is -1 (lock held). */
+static void
+send_inband_frame_locked (AmgwRtpSession *s, gint event, guint first, gboolean marker)
+{
+  guint8 pkt[AMGW_RTP_MIN_BYTES + DTMF_FRAME_SAMPLES] = { 0x80, (guint8) s->codec.pt, };
+  gboolean ulaw = s->codec.id == AMGW_CODEC_PCMU;
+
+  for (guint i = 0; i < DTMF_FRAME_SAMPLES; i++) {
+    gint16 v = 0;
+    if (event >= 0) {
+      guint pos = dtmf_key_pos[event];
+      double t = (double) (first + i) / 8000.0;
+      v = (gint16) lrint (DTMF_INBAND_AMPLITUDE * (sin (2 * G_PI * dtmf_row_hz[pos / 4] * t) +
+              sin (2 * G_PI * dtmf_col_hz[pos % 4] * t)));
+    }
+    pkt[AMGW_RTP_MIN_BYTES + i] = ulaw ? linear_to_ulaw (v) : linear_to_alaw (v);
+  }
+  send_rtp_locked (s, pkt, sizeof pkt, s->dtmf_ts, marker);
+}
+
+/* One tick of an in-band sequence; TRUE when it is over (lock held). */
+static gboolean
+inband_tick_locked (AmgwRtpSession *s)
+{
+  gint event = -1;
+  guint first = 0;
+  gboolean marker = FALSE;
+  char c;
+
+  if (!s->dtmf_playing) {
+    s->dtmf_ts = burst_ts_locked (s, DTMF_FRAME_SAMPLES);
+    s->dtmf_playing = TRUE;
+  }
+  if (s->dtmf_wait_ticks > 0) {
+    s->dtmf_wait_ticks--;
+  } else if ((c = s->dtmf_digits[s->dtmf_index]) == '\0') {
+    s->dtmf_playing = FALSE;
+    s->audio_resync = TRUE;
+    return TRUE;
+  } else if (c == ',') {
+    s->dtmf_index++;
+    s->dtmf_wait_ticks = MAX (s->dtmf_pause_ms / DTMF_TICK_MS, 1) - 1;
+  } else {
+    event = (gint) (strchr (dtmf_chars, g_ascii_toupper (c)) - dtmf_chars);
+    first = s->dtmf_tick * DTMF_FRAME_SAMPLES;
+    marker = s->dtmf_tick == 0;
+    if (++s->dtmf_tick >= DTMF_TONE_TICKS) {
+      s->dtmf_tick = 0;
+      s->dtmf_index++;
+      s->dtmf_sent++;
+      s->dtmf_wait_ticks = DTMF_GAP_MS / DTMF_TICK_MS;
+    }
+  }
+  /* A re-INVITE may have moved off G.711 meanwhile: then the time passes silently. */
+  if (s->sending && (s->codec.id == AMGW_CODEC_PCMU || s->codec.id == AMGW_CODEC_PCMA))
+    send_inband_frame_locked (s, event, first, marker);
+  s->dtmf_ts += DTMF_FRAME_SAMPLES;
+  return FALSE;
+}
+
 static gboolean
 on_dtmf_tick (gpointer data)
 {
@@ -546,7 +690,9 @@ on_dtmf_tick (gpointer data)
     return G_SOURCE_CONTINUE;
   }
   frame = (s->codec.clock_rate ? s->codec.clock_rate : 8000) * DTMF_TICK_MS / 1000;
-  if (s->dtmf_wait_ticks > 0) {
+  if (s->dtmf_inband) {
+    done = inband_tick_locked (s);
+  } else if (s->dtmf_wait_ticks > 0) {
     s->dtmf_wait_ticks--;
   } else if ((c = s->dtmf_digits[s->dtmf_index]) == '\0') {
     done = TRUE;
@@ -556,12 +702,7 @@ on_dtmf_tick (gpointer data)
   } else {
     event = (guint) (strchr (dtmf_chars, g_ascii_toupper (c)) - dtmf_chars);
     if (s->dtmf_tick == 0) {
-      gint64 now = g_get_monotonic_time ();
-      guint32 ts = s->sent_any ? s->last_ts + (guint32) ((now - s->last_out_us) * (gint64) frame /
-          (DTMF_TICK_MS * 1000)) : wall_ts (s, now);
-      if (s->sent_any && (gint32) (ts - s->last_ts) <= 0)
-        ts = s->last_ts + frame;
-      s->dtmf_ts = ts;
+      s->dtmf_ts = burst_ts_locked (s, frame);
       s->dtmf_playing = TRUE;
     }
     s->dtmf_tick++;
@@ -1468,10 +1609,9 @@ amgw_rtp_session_send_dtmf (AmgwRtpSession *s, const char *digits, AmgwDtmfMode 
   gsize n;
 
   g_return_val_if_fail (s != NULL && !s->closed && digits != NULL, FALSE);
-  if (mode != AMGW_DTMF_RFC4733) {
+  if (mode != AMGW_DTMF_RFC4733 && mode != AMGW_DTMF_INBAND) {
     g_set_error (error, AMGW_RTP_SESSION_ERROR, AMGW_RTP_SESSION_ERROR_FAILED,
-        mode == AMGW_DTMF_INBAND ? "in-band DTMF is not supported yet: use rfc4733"
-        : "SIP INFO DTMF is the SIP leg's, not the RTP session's");
+        "SIP INFO DTMF is the SIP leg's, not the RTP session's");
     return FALSE;
   }
   n = strlen (digits);
@@ -1481,7 +1621,20 @@ amgw_rtp_session_send_dtmf (AmgwRtpSession *s, const char *digits, AmgwDtmfMode 
     return FALSE;
   }
   g_mutex_lock (&s->lock);
-  if (!s->negotiated || s->te_pt < 0) {
+  if (!s->negotiated) {
+    g_mutex_unlock (&s->lock);
+    g_set_error (error, AMGW_RTP_SESSION_ERROR, AMGW_RTP_SESSION_ERROR_FAILED,
+        "DTMF before the media was negotiated");
+    return FALSE;
+  }
+  if (mode == AMGW_DTMF_INBAND && s->codec.id != AMGW_CODEC_PCMU &&
+      s->codec.id != AMGW_CODEC_PCMA) {
+    g_mutex_unlock (&s->lock);
+    g_set_error (error, AMGW_RTP_SESSION_ERROR, AMGW_RTP_SESSION_ERROR_FAILED,
+        "in-band DTMF needs G.711 (PCMU or PCMA) toward the bridge; use rfc4733 or info");
+    return FALSE;
+  }
+  if (mode == AMGW_DTMF_RFC4733 && s->te_pt < 0) {
     g_mutex_unlock (&s->lock);
     g_set_error (error, AMGW_RTP_SESSION_ERROR, AMGW_RTP_SESSION_ERROR_FAILED,
         "no telephone-event was negotiated");
@@ -1494,6 +1647,7 @@ amgw_rtp_session_send_dtmf (AmgwRtpSession *s, const char *digits, AmgwDtmfMode 
     return FALSE;
   }
   s->dtmf_digits = g_strdup (digits);
+  s->dtmf_inband = mode == AMGW_DTMF_INBAND;
   s->dtmf_index = 0;
   s->dtmf_tick = 0;
   s->dtmf_wait_ticks = 0;
@@ -1502,7 +1656,8 @@ amgw_rtp_session_send_dtmf (AmgwRtpSession *s, const char *digits, AmgwDtmfMode 
     s->dtmf_timer = amgw_media_timeout_add (s->media_ctx, DTMF_TICK_MS, on_dtmf_tick, s);
   g_mutex_unlock (&s->lock);
   /* The digits may be a PIN: their count only. */
-  GST_INFO ("[%s] sending %" G_GSIZE_FORMAT " DTMF characters as RFC 4733 events", s->sid, n);
+  GST_INFO ("[%s] sending %" G_GSIZE_FORMAT " DTMF characters as %s", s->sid, n,
+      mode == AMGW_DTMF_INBAND ? "in-band tones" : "RFC 4733 events");
   return TRUE;
 }
 

@@ -70,8 +70,9 @@ gboolean amgw_rtp_session_apply_answer (AmgwRtpSession *s, const char *remote_an
 AmgwMediaDirection amgw_rtp_session_get_remote_direction (AmgwRtpSession *s);
 
 /* Plays @digits (0-9 * # A-D, ',' = a pause of @pause_ms) as RFC 4733
- * telephone-events or, for AMGW_DTMF_INBAND, as in-band tones in the audio;
- * calls dtmf_done when finished. */
+ * telephone-events or, for AMGW_DTMF_INBAND, as in-band Q.23 tone pairs
+ * (G.711 only: PCMU or PCMA must be the negotiated codec); calls dtmf_done
+ * when finished.  AMGW_DTMF_INFO belongs to the SIP leg. */
 gboolean amgw_rtp_session_send_dtmf (AmgwRtpSession *s, const char *digits, AmgwDtmfMode mode,
     guint pause_ms, GError **error);
 

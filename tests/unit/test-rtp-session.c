@@ -4,6 +4,7 @@
 #include "amgw/media-loops.h"
 #include "amgw/srtp.h"
 
+#include <gio/gio.h>
 #include <gst/gst.h>
 #include <math.h>
 #include <string.h>
@@ -418,10 +419,12 @@ test_malformed (Fixture *f, gconstpointer data)
   g_assert_nonnull (answer);
   g_free (answer);
 
-  /* DTMF modes this module does not do. */
-  g_assert_false (amgw_rtp_session_send_dtmf (f->a, "1", AMGW_DTMF_INBAND, 0, &error));
+  /* DTMF this module does not do, or not yet. */
+  g_assert_false (amgw_rtp_session_send_dtmf (f->a, "1", AMGW_DTMF_INFO, 0, &error));
   g_assert_error (error, AMGW_RTP_SESSION_ERROR, AMGW_RTP_SESSION_ERROR_FAILED);
-  g_assert_nonnull (strstr (error->message, "not supported yet"));
+  g_clear_error (&error);
+  g_assert_false (amgw_rtp_session_send_dtmf (f->b, "1", AMGW_DTMF_INBAND, 0, &error));
+  g_assert_error (error, AMGW_RTP_SESSION_ERROR, AMGW_RTP_SESSION_ERROR_FAILED);
   g_clear_error (&error);
   g_assert_false (amgw_rtp_session_send_dtmf (f->a, "1x", AMGW_DTMF_RFC4733, 0, &error));
   g_clear_error (&error);
@@ -540,6 +543,259 @@ test_dtmf_srtp_audio (Fixture *f, gconstpointer data)
   run_dtmf (f, AMGW_RTP_SDES_SRTP, TRUE);
 }
 
+/* ------------------------------------------------------------------------ */
+/* In-band DTMF: A sends to a raw UDP socket that answered A's offer; the
+ * test decodes G.711 and finds the tone pairs itself (Goertzel, 20 ms). */
+
+static const double row_hz[4] = { 697, 770, 852, 941 };
+static const double col_hz[4] = { 1209, 1336, 1477, 1633 };
+static const char keypad[4][5] = { "123A", "456B", "789C", "*0#D" };
+
+static gint16
+ulaw_to_linear (guint8 u)
+{
+  gint t;
+
+  u = (guint8) ~u;
+  t = (((u & 0x0f) << 3) + 0x84) << ((u & 0x70) >> 4);
+  return (gint16) ((u & 0x80) ? 0x84 - t : t - 0x84);
+}
+
+static gint16
+alaw_to_linear (guint8 a)
+{
+  gint t, seg;
+
+  a ^= 0x55;
+  t = (a & 0x0f) << 4;
+  seg = (a & 0x70) >> 4;
+  if (seg == 0)
+    t += 8;
+  else
+    t = (t + 0x108) << (seg - 1);
+  return (gint16) ((a & 0x80) ? t : -t);
+}
+
+/* Relative power of @hz in @x (Goertzel). */
+static double
+goertzel (const double *x, guint n, double hz)
+{
+  double k = 2 * cos (2 * G_PI * hz / 8000), s1 = 0, s2 = 0;
+
+  for (guint i = 0; i < n; i++) {
+    double s0 = x[i] + k * s1 - s2;
+    s2 = s1;
+    s1 = s0;
+  }
+  return (s1 * s1 + s2 * s2 - k * s1 * s2) / n;
+}
+
+/* The key in one 20 ms frame, or 0: the strongest row and column each well
+ * above the others and above a floor; @level_dbov: the row tone's level. */
+static char
+detect (const double *x, guint n, double *level_dbov)
+{
+  double rp[4], cp[4];
+  guint r = 0, c = 0;
+
+  for (guint i = 0; i < 4; i++) {
+    rp[i] = goertzel (x, n, row_hz[i]);
+    cp[i] = goertzel (x, n, col_hz[i]);
+    if (rp[i] > rp[r])
+      r = i;
+    if (cp[i] > cp[c])
+      c = i;
+  }
+  /* A full-scale sine (amplitude 1) gives n / 4. */
+  *level_dbov = 10 * log10 (MAX (rp[r], 1e-12) / (n / 4.0));
+  if (*level_dbov < -30 || 10 * log10 (MAX (cp[c], 1e-12) / (n / 4.0)) < -30)
+    return 0;
+  for (guint i = 0; i < 4; i++)
+    if ((i != r && rp[i] * 10 > rp[r]) || (i != c && cp[i] * 10 > cp[c]))
+      return 0;
+  return keypad[r][c];
+}
+
+typedef struct {
+  GString *digits;
+  guint markers;             /* packets with M set */
+  guint marked_tones;        /* ... that start a tone */
+  guint packets;
+  guint bad_numbering;       /* seq not +1, or ts not +160, from the first tone to the last */
+  guint bad_size;
+  double max_level, min_level;
+} Heard;
+
+static void
+listen_inband (Fixture *f, GSocket *sock, guint pt, Heard *h)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) WAIT_MS * 1000;
+  gint64 quiet_until = 0;
+  char prev = 0;
+  gboolean have_prev = FALSE;
+  guint16 last_seq = 0;
+  guint32 last_ts = 0;
+  guint bad_since_tone = 0;
+  gboolean in_tones = FALSE;
+
+  h->min_level = 100;
+  h->max_level = -100;
+  while (g_get_monotonic_time () < end) {
+    guint8 buf[1500];
+    double x[160];
+    gssize r;
+    char key;
+    double level;
+
+    drain ();
+    if (f->ca.dtmf_done && quiet_until == 0)
+      quiet_until = g_get_monotonic_time () + 200 * 1000;
+    if (quiet_until && g_get_monotonic_time () > quiet_until)
+      break;
+    if (!g_socket_condition_timed_wait (sock, G_IO_IN, 20 * 1000, NULL, NULL))
+      continue;
+    r = g_socket_receive (sock, (char *) buf, sizeof buf, NULL, NULL);
+    if (r < 12 || (buf[1] & 0x7f) != pt)
+      continue;
+    if (r != 12 + 160) {
+      h->bad_size++;
+      continue;
+    }
+    if (in_tones && (GST_READ_UINT16_BE (buf + 2) != (guint16) (last_seq + 1) ||
+            GST_READ_UINT32_BE (buf + 4) != last_ts + 160))
+      bad_since_tone++;
+    last_seq = GST_READ_UINT16_BE (buf + 2);
+    last_ts = GST_READ_UINT32_BE (buf + 4);
+    h->packets++;
+    for (guint i = 0; i < 160; i++)
+      x[i] = (pt == 0 ? ulaw_to_linear (buf[12 + i]) : alaw_to_linear (buf[12 + i])) / 32768.0;
+    key = detect (x, 160, &level);
+    if (buf[1] & 0x80) {
+      h->markers++;
+      if (key)
+        h->marked_tones++;
+    }
+    if (key) {
+      /* Glitches up to this tone were inside the sequence. */
+      h->bad_numbering += bad_since_tone;
+      bad_since_tone = 0;
+      in_tones = TRUE;
+      h->max_level = MAX (h->max_level, level);
+      h->min_level = MIN (h->min_level, level);
+      if (!have_prev || key != prev)
+        g_string_append_c (h->digits, key);
+    }
+    prev = key;
+    have_prev = TRUE;
+  }
+}
+
+/* A offers; the "bridge" is a raw socket answering with @codec_pt only. */
+static GSocket *
+answer_raw (Fixture *f, guint codec_pt)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr (GSocketAddress) any = g_inet_socket_address_new (lo, 0);
+  g_autoptr (GSocketAddress) bound = NULL;
+  g_autofree char *offer = NULL;
+  g_autofree char *answer = NULL;
+  GSocket *sock = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
+      G_SOCKET_PROTOCOL_UDP, &error);
+  guint port;
+
+  g_assert_no_error (error);
+  g_assert_true (g_socket_bind (sock, any, FALSE, &error));
+  g_socket_set_blocking (sock, FALSE);
+  bound = g_socket_get_local_address (sock, &error);
+  port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+  offer = amgw_rtp_session_create_offer (f->a, AMGW_MEDIA_SENDRECV, &error);
+  g_assert_no_error (error);
+  answer = g_strdup_printf (OFFER_HEAD "m=audio %u RTP/AVP %u\r\na=rtcp-mux\r\na=sendrecv\r\n",
+      port, codec_pt);
+  g_assert_true (amgw_rtp_session_apply_answer (f->a, answer, &error));
+  g_assert_no_error (error);
+  return sock;
+}
+
+static void
+run_inband (Fixture *f, guint pt, gboolean with_audio)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSocket) sock = NULL;
+  Heard h = { 0, };
+
+  h.digits = g_string_new (NULL);
+  f->a = make (f, 0, AMGW_RTP_PLAIN, 0, &f->ca);
+  sock = answer_raw (f, pt);
+  if (with_audio) {
+    /* 400 Hz: far from every DTMF bin; its frames must give way. */
+    g_assert_true (amgw_rtp_session_start_audio_check (f->a, 400, 60000, &error));
+    g_assert_no_error (error);
+  }
+  /* No telephone-event was negotiated: RFC 4733 is refused, in-band is not. */
+  g_assert_false (amgw_rtp_session_send_dtmf (f->a, "1", AMGW_DTMF_RFC4733, 0, &error));
+  g_clear_error (&error);
+  g_assert_true (amgw_rtp_session_send_dtmf (f->a, "159#", AMGW_DTMF_INBAND, 0, &error));
+  g_assert_no_error (error);
+  g_assert_false (amgw_rtp_session_send_dtmf (f->a, "2", AMGW_DTMF_INBAND, 0, &error));
+  g_clear_error (&error);
+  listen_inband (f, sock, pt, &h);
+  if (g_strcmp0 (h.digits->str, "159#") != 0)
+    g_error ("heard \"%s\" (%u packets)", h.digits->str, h.packets);
+  g_test_message ("heard %s in %u packets, %u markers, tones %.1f..%.1f dBov", h.digits->str,
+      h.packets, h.markers, h.min_level, h.max_level);
+  g_assert_cmpuint (f->ca.dtmf_done, ==, 1);
+  g_assert_cmpfloat (num (f->a, "dtmf_sent", NULL), ==, 4);
+  g_assert_cmpuint (h.bad_size, ==, 0);
+  g_assert_cmpuint (h.marked_tones, ==, 4);
+  /* Tones and gaps are ours alone: one numbering, no pipeline frame between. */
+  g_assert_cmpuint (h.bad_numbering, ==, 0);
+  if (!with_audio)
+    g_assert_cmpuint (h.markers, ==, 4);
+  /* About -10 dBm0 (-13 dBov) per tone; G.711 and the window cost a little. */
+  g_assert_cmpfloat (h.max_level, <, -10);
+  g_assert_cmpfloat (h.min_level, >, -17);
+  g_string_free (h.digits, TRUE);
+}
+
+static void
+test_inband_pcmu (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  run_inband (f, 0, FALSE);
+}
+
+static void
+test_inband_pcma (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  run_inband (f, 8, FALSE);
+}
+
+static void
+test_inband_pcmu_audio (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  run_inband (f, 0, TRUE);
+}
+
+static void
+test_inband_g722 (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSocket) sock = NULL;
+
+  (void) data;
+  f->a = make (f, 0, AMGW_RTP_PLAIN, 0, &f->ca);
+  sock = answer_raw (f, 9);
+  g_assert_false (amgw_rtp_session_send_dtmf (f->a, "1", AMGW_DTMF_INBAND, 0, &error));
+  g_assert_error (error, AMGW_RTP_SESSION_ERROR, AMGW_RTP_SESSION_ERROR_FAILED);
+  g_assert_cmpstr (error->message, ==,
+      "in-band DTMF needs G.711 (PCMU or PCMA) toward the bridge; use rfc4733 or info");
+  g_assert_cmpuint (f->ca.dtmf_done, ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -556,6 +812,11 @@ main (int argc, char **argv)
   g_test_add ("/rtp-session/dtmf/plain", Fixture, NULL, setup, test_dtmf, teardown);
   g_test_add ("/rtp-session/dtmf/sdes-with-audio", Fixture, NULL, setup, test_dtmf_srtp_audio,
       teardown);
+  g_test_add ("/rtp-session/dtmf/inband-pcmu", Fixture, NULL, setup, test_inband_pcmu, teardown);
+  g_test_add ("/rtp-session/dtmf/inband-pcma", Fixture, NULL, setup, test_inband_pcma, teardown);
+  g_test_add ("/rtp-session/dtmf/inband-with-audio", Fixture, NULL, setup,
+      test_inband_pcmu_audio, teardown);
+  g_test_add ("/rtp-session/dtmf/inband-g722", Fixture, NULL, setup, test_inband_g722, teardown);
   {
     /* libsrtp's NSS back end shuts NSS down with its last session and leaks
      * a little on each re-initialisation (valgrind): keep one session for
