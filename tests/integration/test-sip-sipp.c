@@ -29,30 +29,52 @@ static const char *skip_reason;
 
 
 
+/* SIPp on @port (0: a free one); @keys: NULL or "name", "value", ...,
+ * NULL for SIPp's -key (the scenario's [name]). */
 static Sipp *
-sipp_start (const char *scenario, const char *transport)
+sipp_start_full (const char *scenario, const char *transport, guint16 port_number,
+    const char *const *keys)
 {
   Sipp *s = g_new0 (Sipp, 1);
   g_autoptr (GError) error = NULL;
   g_autofree char *xml = g_test_build_filename (G_TEST_DIST, "integration", "sipp", scenario,
       NULL);
   g_autofree char *port = NULL, *mport = NULL, *errors = NULL;
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
 
   s->dir = g_dir_make_tmp ("amgw-sipp-XXXXXX", &error);
   g_assert_no_error (error);
   s->trace = g_build_filename (s->dir, "messages.log", NULL);
   errors = g_build_filename (s->dir, "errors.log", NULL);
-  s->port = free_port ();
+  s->port = port_number ? port_number : free_port ();
   port = g_strdup_printf ("%u", s->port);
   mport = g_strdup_printf ("%u", free_port ());
-  s->proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error,
-      "sipp", "-sf", xml, "-i", "127.0.0.1", "-p", port, "-mi", "127.0.0.1", "-mp", mport,
-      "-t", transport, "-m", "1", "-nostdin", "-timeout", "40", "-timeout_error",
-      "-trace_msg", "-message_file", s->trace, "-trace_err", "-error_file", errors, NULL);
+  {
+    const char *const base[] = { "sipp", "-sf", xml, "-i", "127.0.0.1", "-p", port, "-mi",
+      "127.0.0.1", "-mp", mport, "-t", transport, "-m", "1", "-nostdin", "-timeout", "40",
+      "-timeout_error", "-trace_msg", "-message_file", s->trace, "-trace_err", "-error_file",
+      errors };
+    for (guint i = 0; i < G_N_ELEMENTS (base); i++)
+      g_ptr_array_add (argv, (gpointer) base[i]);
+  }
+  for (guint i = 0; keys && keys[i] && keys[i + 1]; i += 2) {
+    g_ptr_array_add (argv, (gpointer) "-key");
+    g_ptr_array_add (argv, (gpointer) keys[i]);
+    g_ptr_array_add (argv, (gpointer) keys[i + 1]);
+  }
+  g_ptr_array_add (argv, NULL);
+  s->proc = g_subprocess_newv ((const char *const *) argv->pdata,
+      G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error);
   g_assert_no_error (error);
   /* Until SIPp listens. */
   g_usleep (400 * 1000);
   return s;
+}
+
+static Sipp *
+sipp_start (const char *scenario, const char *transport)
+{
+  return sipp_start_full (scenario, transport, 0, NULL);
 }
 
 /* Waits for SIPp to finish its one call; returns its exit status. */
@@ -119,6 +141,7 @@ typedef struct {
   guint inactivity_ms;
   guint invite_timeout_ms;
   const char *dtmf;
+  const char *sip_extra;       /* more [sip] lines */
 } SipOptions;
 
 static guint16 amgw_sip_port;
@@ -133,11 +156,12 @@ fx_start_sip (const SipOptions *o)
   amgw_sip_port = free_port ();
   extra = g_strdup_printf ("\n[sip]\nlisten = 127.0.0.1:%u\nuser = " SIP_USER "\n"
       "password = " SIP_PASSWORD "\ndtmf-pause = 200\ndtmf = %s\n"
-      "inactivity-timeout = %u\ninvite-timeout = %u\n"
+      "inactivity-timeout = %u\ninvite-timeout = %u\n%s"
       "\n[media]\nrtp-port-min = %u\nrtp-port-max = %u\n",
       amgw_sip_port, o && o->dtmf ? o->dtmf : "rfc4733",
       o && o->inactivity_ms ? o->inactivity_ms : 30000,
-      o && o->invite_timeout_ms ? o->invite_timeout_ms : 20000, rtp, rtp + 100);
+      o && o->invite_timeout_ms ? o->invite_timeout_ms : 20000,
+      o && o->sip_extra ? o->sip_extra : "", rtp, rtp + 100);
   opt.extra = extra;
   g_setenv ("AMGW_TESTD_REAL_SIP", "1", TRUE);
   return fx_start (&opt);
@@ -515,6 +539,212 @@ test_malformed (void)
   fx_free (fx);
 }
 
+static guint
+log_count (Fx *fx, const char *needle)
+{
+  g_autofree char *log = amgw_test_daemon_log (fx->d);
+  guint n = 0;
+
+  for (const char *p = log; p && (p = strstr (p, needle)) != NULL; p += strlen (needle))
+    n++;
+  return n;
+}
+
+static gboolean
+wait_log_count (Fx *fx, const char *needle, guint count, guint timeout_ms)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+
+  while (log_count (fx, needle) < count && g_get_monotonic_time () < end)
+    g_usleep (20 * 1000);
+  return log_count (fx, needle) >= count;
+}
+
+/* The first message in SIPp's trace @trace that starts with @start, up to the next entry. */
+static char *
+trace_message (const char *trace, const char *start)
+{
+  const char *m = strstr (trace, start);
+  const char *end;
+
+  if (m == NULL)
+    return NULL;
+  end = strstr (m, "\n\n---");
+  if (end == NULL)
+    end = m + strlen (m);
+  return g_strndup (m, end - m);
+}
+
+/* Alexa holds and resumes (CallUpdate): amgw re-INVITEs the bridge with
+ * a=sendonly, then a=sendrecv; SIPp's scenario checks each offer. */
+static void
+test_hold_from_alexa (void)
+{
+  Fx *fx;
+  Sipp *s;
+  g_autofree char *sid = NULL, *trace = NULL, *offer = sdp_details (TRUE);
+  g_autofree char *hold = g_strdup_printf ("{\"renegotiationType\": \"CALL_HOLD\", %s", offer + 1);
+  g_autofree char *resume = g_strdup_printf ("{\"renegotiationType\": \"CALL_RESUME\", %s",
+      offer + 1);
+  FakeCloudRequest *req;
+  const char *hold_invite, *resume_invite;
+
+  skip_without_sipp ();
+  if (skip_reason != NULL)
+    return;
+  fx = fx_start_sip (NULL);
+  s = sipp_start ("hold-from-alexa.xml", "u1");
+  sid = join_sipp (fx, s, TRUE);
+  g_assert_true (wait_log (fx, "the bridge answered", WAIT_MS));
+  g_assert_true (wait_log_count (fx, "<- 200 OK", 1, WAIT_MS));
+
+  g_assert_cmpuint (fx_event (fx, "CallUpdate", sid, hold, NULL), ==, 200);
+  req = fx_wait_accepted (fx, "CallUpdateResponse", sid);
+  g_assert_nonnull (req);
+  g_assert_cmpstr (req ? jstr (req->json, "renegotiationType") : NULL, ==, "CALL_HOLD");
+  g_assert_cmpstr (req ? jstr (req->json, "sdpDetails.type") : NULL, ==, "ANSWER");
+  g_assert_cmpuint (fx_event (fx, "CallUpdateAck", sid, NULL, NULL), ==, 200);
+  g_assert_true (wait_log (fx, "-> re-INVITE (sendonly)", WAIT_MS));
+  /* The bridge's 200 (a=recvonly) to the hold, before the resume. */
+  g_assert_true (wait_log_count (fx, "<- 200 OK", 2, WAIT_MS));
+
+  g_assert_cmpuint (fx_event (fx, "CallUpdate", sid, resume, NULL), ==, 200);
+  req = fx_wait_accepted (fx, "CallUpdateResponse", sid);
+  g_assert_nonnull (req);
+  g_assert_cmpstr (req ? jstr (req->json, "renegotiationType") : NULL, ==, "CALL_RESUME");
+  g_assert_cmpuint (fx_event (fx, "CallUpdateAck", sid, NULL, NULL), ==, 200);
+  g_assert_true (wait_log (fx, "-> re-INVITE (sendrecv)", WAIT_MS));
+  g_assert_true (wait_log_count (fx, "<- 200 OK", 3, WAIT_MS));
+  g_assert_false (log_contains (fx, "refused the re-INVITE"));
+  g_assert_false (log_contains (fx, "answer to the re-INVITE is unusable"));
+
+  end_meeting (fx);
+  g_assert_cmpstr (call_ended_code (fx, sid, WAIT_MS), ==, "SUCCESS");
+  g_assert_cmpint (sipp_wait (s, WAIT_MS), ==, 0);
+  trace = sipp_trace (s);
+  assert_invite (trace, s->port);
+  /* The initial INVITE, then the two re-INVITEs, each in order. */
+  hold_invite = strstr (trace, "a=sendonly");
+  g_assert_nonnull (hold_invite);
+  resume_invite = hold_invite ? strstr (hold_invite, "INVITE sip:") : NULL;
+  g_assert_nonnull (resume_invite);
+  g_assert_nonnull (resume_invite ? strstr (resume_invite, "a=sendrecv") : NULL);
+  g_assert_nonnull (hold_invite ? strstr (hold_invite, "a=recvonly") : NULL);
+  g_assert_nonnull (strstr (trace, "BYE sip:"));
+  sipp_free (s);
+  fx_free (fx);
+}
+
+/* [sip] register: SIPp as the registrar challenges, checks the digest,
+ * accepts; amgw un-registers when it stops. */
+static void
+test_register (void)
+{
+  Fx *fx;
+  Sipp *s;
+  guint16 port = free_port ();
+  g_autofree char *extra = g_strdup_printf ("register = true\nregistrar = sip:127.0.0.1:%u\n",
+      port);
+  SipOptions o = { .sip_extra = extra };
+  g_autofree char *trace = NULL, *url = NULL, *first = NULL, *second = NULL, *last = NULL;
+  const char *auth, *p;
+
+  skip_without_sipp ();
+  if (skip_reason != NULL)
+    return;
+  s = sipp_start_full ("register.xml", "u1", port, NULL);
+  fx = fx_start_sip (&o);
+  g_assert_true (wait_log (fx, "registered with sip:127.0.0.1:", WAIT_MS));
+  g_assert_false (log_contains (fx, "registration with"));
+  g_assert_false (log_contains (fx, SIP_PASSWORD));
+  url = fx_url (fx, "/healthz");
+  g_assert_cmpuint (amgw_test_http ("GET", url, NULL, NULL, NULL, 0, NULL), ==, 200);
+
+  g_assert_cmpint (amgw_test_daemon_stop (fx->d), ==, 0);
+  g_assert_cmpint (sipp_wait (s, WAIT_MS), ==, 0);
+  trace = sipp_trace (s);
+  g_assert_null (strstr (trace, "403 Forbidden"));
+  first = trace_message (trace, "REGISTER sip:127.0.0.1");
+  g_assert_nonnull (first);
+  g_assert_nonnull (first ? strstr (first, "From: <sip:" SIP_USER "@") : NULL);
+  g_assert_nonnull (first ? strstr (first, "Contact: ") : NULL);
+  g_assert_null (first ? strstr (first, "Authorization:") : NULL);
+  /* The second REGISTER, with credentials. */
+  p = first ? strstr (strstr (trace, "REGISTER sip:127.0.0.1") + 1, "REGISTER sip:127.0.0.1") : NULL;
+  second = p ? trace_message (p, "REGISTER") : NULL;
+  g_assert_nonnull (second);
+  auth = second ? strstr (second, "Authorization: Digest ") : NULL;
+  g_assert_nonnull (auth);
+  if (auth) {
+    g_autofree char *line = g_strndup (auth, strcspn (auth, "\r\n"));
+    g_assert_nonnull (strstr (line, "username=\"" SIP_USER "\""));
+    g_assert_nonnull (strstr (line, "realm=\"registrar.test\""));
+    g_assert_nonnull (strstr (line, "response=\""));
+    g_assert_null (strstr (line, SIP_PASSWORD));
+  }
+  /* The un-REGISTER on stop. */
+  p = p ? strstr (p + 1, "REGISTER sip:127.0.0.1") : NULL;
+  last = p ? trace_message (p, "REGISTER") : NULL;
+  g_assert_nonnull (last);
+  g_assert_true (last && (strstr (last, "Expires: 0") || strstr (last, "expires=0")));
+  sipp_free (s);
+  fx_free (fx);
+}
+
+/* [sip] outbound-proxy: the INVITE goes to the proxy (SIPp) with the
+ * bridge's Request-URI; SIPp answers as the bridge with a Contact where
+ * nobody listens, so the ACK and the BYE arrive only through the proxy. */
+static void
+test_outbound_proxy (void)
+{
+  Fx *fx;
+  Sipp *s;
+  guint16 proxy_port = free_port (), bridge_port = free_port ();
+  g_autofree char *extra = g_strdup_printf ("outbound-proxy = sip:127.0.0.1:%u\n", proxy_port);
+  g_autofree char *bridge = g_strdup_printf ("%u", bridge_port);
+  const char *const keys[] = { "bridge_port", bridge, NULL };
+  SipOptions o = { .sip_extra = extra };
+  g_autofree char *sid = NULL, *trace = NULL, *endpoint = NULL, *payload = NULL;
+  g_autofree char *ruri = NULL, *bye = NULL, *answer_sdp = sdp_details (FALSE);
+  cJSON *answer;
+  FakeCloudRequest *req;
+
+  skip_without_sipp ();
+  if (skip_reason != NULL)
+    return;
+  fx = fx_start_sip (&o);
+  s = sipp_start_full ("proxy.xml", "u1", proxy_port, keys);
+  endpoint = g_strdup_printf ("127.0.0.1:%u", bridge_port);
+  payload = join_payload (endpoint, "SIP");
+  answer = fx_directive (fx, "Alexa.MeetingClientController", "JoinMeeting", "room-boardroom",
+      BOARDROOM_TOKEN, payload);
+  assert_response (answer);
+  cJSON_Delete (answer);
+  req = fake_cloud_wait_signal (fx->fc, "InitiateInboundCall", NULL, WAIT_MS);
+  g_assert_nonnull (req);
+  sid = g_strdup (req ? req->session_id : "none");
+  g_assert_cmpuint (fx_event (fx, "CallRinging", sid, NULL, NULL), ==, 200);
+  g_assert_nonnull (fake_cloud_wait_signal (fx->fc, "CallRingingAck", sid, WAIT_MS));
+  g_assert_cmpuint (fx_event (fx, "CallAccepted", sid, answer_sdp, NULL), ==, 200);
+  g_assert_nonnull (fake_cloud_wait_signal (fx->fc, "CallAcceptedAck", sid, WAIT_MS));
+  g_assert_true (wait_log (fx, "the bridge answered", WAIT_MS));
+  g_assert_true (wait_log (fx, "entering the meeting: 8 DTMF digit(s) as rfc4733", WAIT_MS));
+  /* The call holds. */
+  g_assert_null (fake_cloud_wait_signal (fx->fc, "CallEnded", sid, 1000));
+  end_meeting (fx);
+  g_assert_cmpstr (call_ended_code (fx, sid, WAIT_MS), ==, "SUCCESS");
+  g_assert_cmpint (sipp_wait (s, WAIT_MS), ==, 0);
+  trace = sipp_trace (s);
+  /* The Request-URI is the bridge's, not the proxy's. */
+  assert_invite (trace, bridge_port);
+  ruri = g_strdup_printf ("BYE sip:bridge@127.0.0.1:%u", bridge_port);
+  bye = trace_message (trace, "BYE sip:");
+  g_assert_nonnull (bye);
+  g_assert_nonnull (bye ? strstr (bye, ruri) : NULL);
+  sipp_free (s);
+  fx_free (fx);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -547,5 +777,8 @@ main (int argc, char **argv)
   g_test_add_data_func ("/sip-sipp/unreachable/tcp", "tcp", test_unreachable);
   g_test_add_func ("/sip-sipp/malformed", test_malformed);
   g_test_add_func ("/sip-sipp/vanish", test_vanish);
+  g_test_add_func ("/sip-sipp/hold-from-alexa", test_hold_from_alexa);
+  g_test_add_func ("/sip-sipp/register", test_register);
+  g_test_add_func ("/sip-sipp/outbound-proxy", test_outbound_proxy);
   return g_test_run ();
 }
