@@ -920,7 +920,6 @@ webrtc_apply_answer (AmgwLeg *leg, const char *remote_answer, gboolean provision
   a = g_new0 (ApplyOp, 1);
   a->leg = leg_ref (w);
   a->remote = remote;
-  a->local_direction = amgw_sdp_answer_direction (remote->direction, w->local_direction);
   /* What we may do is what we offered, narrowed by what they answered. */
   if (remote->direction == AMGW_MEDIA_SENDONLY || remote->direction == AMGW_MEDIA_INACTIVE)
     a->local_direction = w->local_direction == AMGW_MEDIA_SENDRECV ? AMGW_MEDIA_RECVONLY
