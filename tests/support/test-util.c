@@ -766,3 +766,20 @@ amgw_test_daemon_pid (AmgwTestDaemon *d)
 {
   return d->running ? d->pid : 0;
 }
+
+gboolean
+amgw_test_problems_contain (GPtrArray *problems, const char *needle)
+{
+  for (guint i = 0; i < problems->len; i++) {
+    if (strstr (g_ptr_array_index (problems, i), needle) != NULL)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+void
+amgw_test_dump_problems (GPtrArray *problems)
+{
+  for (guint i = 0; i < problems->len; i++)
+    g_test_message ("problem: %s", (const char *) g_ptr_array_index (problems, i));
+}

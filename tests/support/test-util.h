@@ -70,4 +70,10 @@ gboolean amgw_test_wait_flag (const gboolean *flag, guint timeout_ms);
 /* Iterates the default main context for @ms. */
 void amgw_test_spin_ms (guint ms);
 
+/* Whether one of @problems (strings, as the configuration and directory
+ * loaders report them) contains @needle. */
+gboolean amgw_test_problems_contain (GPtrArray *problems, const char *needle);
+/* Each problem as a test message (for a failing case). */
+void amgw_test_dump_problems (GPtrArray *problems);
+
 G_END_DECLS

@@ -1,5 +1,6 @@
 /* Unit tests for the configuration loader (signaling/config.c). */
 #include "amgw/config.h"
+#include "test-util.h"
 
 #include <glib/gstdio.h>
 #include <string.h>
@@ -225,23 +226,6 @@ static const ConfigCase cases[] = {
     { "t.conf:2:", "t.conf:3:", "t.conf:4:", "t.conf:6:", "t.conf:8:", "t.conf:10:" }, NULL },
 };
 
-static gboolean
-problems_contain (GPtrArray *problems, const char *needle)
-{
-  for (guint i = 0; i < problems->len; i++) {
-    if (strstr (g_ptr_array_index (problems, i), needle) != NULL)
-      return TRUE;
-  }
-  return FALSE;
-}
-
-static void
-dump (GPtrArray *problems)
-{
-  for (guint i = 0; i < problems->len; i++)
-    g_test_message ("problem: %s", (const char *) g_ptr_array_index (problems, i));
-}
-
 static void
 test_case (gconstpointer data)
 {
@@ -251,7 +235,7 @@ test_case (gconstpointer data)
   g_autoptr (AmgwConfig) config = NULL;
 
   config = amgw_config_load_data (c->text, c->len, "t.conf", problems, &error);
-  dump (problems);
+  amgw_test_dump_problems (problems);
   if (c->ok) {
     g_assert_no_error (error);
     g_assert_nonnull (config);
@@ -264,11 +248,11 @@ test_case (gconstpointer data)
     g_assert_true (g_str_has_prefix (error->message, g_ptr_array_index (problems, 0)));
   }
   for (guint i = 0; i < G_N_ELEMENTS (c->expect) && c->expect[i] != NULL; i++) {
-    if (!problems_contain (problems, c->expect[i]))
+    if (!amgw_test_problems_contain (problems, c->expect[i]))
       g_error ("no problem contains \"%s\"", c->expect[i]);
   }
   if (c->secret != NULL) {
-    g_assert_false (problems_contain (problems, c->secret));
+    g_assert_false (amgw_test_problems_contain (problems, c->secret));
     g_assert_null (strstr (error->message, c->secret));
   }
   /* Every problem has the FILE:LINE: form. */
@@ -359,7 +343,7 @@ test_embedded_default (void)
   g_assert_nonnull (strstr (text, "[gateway]"));
   g_assert_nonnull (strstr (text, "[room NAME]"));
   parsed = amgw_config_load_data (text, -1, "default.conf", problems, &error);
-  dump (problems);
+  amgw_test_dump_problems (problems);
   g_assert_no_error (error);
   g_assert_cmpuint (problems->len, ==, 0);
 
@@ -426,7 +410,7 @@ test_values (void)
   const AmgwRoom *room;
 
   config = amgw_config_load_data (text, -1, "/etc/amgw/amgw.conf", problems, &error);
-  dump (problems);
+  amgw_test_dump_problems (problems);
   g_assert_no_error (error);
   g_assert_cmpstr (config->listen_host, ==, "::1");
   g_assert_cmpuint (config->listen_port, ==, 8443);
@@ -511,7 +495,7 @@ test_sip_values (void)
   const AmgwSipProvider *p;
 
   config = amgw_config_load_data (text, -1, "/etc/amgw/amgw.conf", problems, &error);
-  dump (problems);
+  amgw_test_dump_problems (problems);
   g_assert_no_error (error);
   g_assert_cmpstr (config->sip_outbound_proxy, ==, "sip:proxy.example.com;lr");
   g_assert_true (config->sip_register);
@@ -590,7 +574,7 @@ test_too_many_rooms (void)
   g_assert_null (config);
   g_assert_error (error, AMGW_CONFIG_ERROR, AMGW_CONFIG_ERROR_INVALID);
   g_assert_cmpuint (problems->len, ==, 1);
-  g_assert_true (problems_contain (problems, "t.conf:4097: [room r1024]: too many rooms (at most 1024)"));
+  g_assert_true (amgw_test_problems_contain (problems, "t.conf:4097: [room r1024]: too many rooms (at most 1024)"));
   g_clear_pointer (&problems, g_ptr_array_unref);
 
   /* Exactly the ceiling is fine. */
@@ -640,7 +624,7 @@ test_many_problems_capped (void)
   config = amgw_config_load_data (text->str, text->len, "t.conf", problems, &error);
   g_assert_null (config);
   g_assert_cmpuint (problems->len, ==, AMGW_INI_MAX_PROBLEMS + 1);
-  g_assert_true (problems_contain (problems, "t.conf:0: 800 more problems not shown"));
+  g_assert_true (amgw_test_problems_contain (problems, "t.conf:0: 800 more problems not shown"));
   g_assert_nonnull (strstr (error->message, "(and 999 more problems)"));
 }
 
@@ -656,7 +640,7 @@ test_problems_sorted (void)
   g_autoptr (GPtrArray) problems = g_ptr_array_new_with_free_func (g_free);
 
   g_assert_null (amgw_config_load_data (text, -1, "t.conf", problems, NULL));
-  dump (problems);
+  amgw_test_dump_problems (problems);
   g_assert_cmpuint (problems->len, ==, 5);
   g_assert_true (g_str_has_prefix (g_ptr_array_index (problems, 0), "t.conf:1: [room A] token"));
   g_assert_true (g_str_has_prefix (g_ptr_array_index (problems, 1), "t.conf:1: [room A] alexa-address"));
@@ -730,7 +714,7 @@ test_example_file (void)
     return;
   }
   config = amgw_config_load_file (path, problems, &error);
-  dump (problems);
+  amgw_test_dump_problems (problems);
   g_assert_no_error (error);
   g_assert_cmpuint (config->rooms->len, >=, 1);
   g_assert_nonnull (config->meetings_directory);

@@ -1,5 +1,6 @@
 /* Unit tests for the meeting directory (signaling/directory.c). */
 #include "amgw/directory.h"
+#include "test-util.h"
 
 #include <glib/gstdio.h>
 #include <string.h>
@@ -83,23 +84,6 @@ static const DirCase cases[] = {
   { "organizer-too-long", NULL, -1, FALSE, { "[meeting a] organizer: longer than 256" }, NULL },
 };
 
-static gboolean
-problems_contain (GPtrArray *problems, const char *needle)
-{
-  for (guint i = 0; i < problems->len; i++) {
-    if (strstr (g_ptr_array_index (problems, i), needle) != NULL)
-      return TRUE;
-  }
-  return FALSE;
-}
-
-static void
-dump (GPtrArray *problems)
-{
-  for (guint i = 0; i < problems->len; i++)
-    g_test_message ("problem: %s", (const char *) g_ptr_array_index (problems, i));
-}
-
 static void
 test_case (gconstpointer data)
 {
@@ -116,7 +100,7 @@ test_case (gconstpointer data)
     text = long_text;
   }
   dir = amgw_directory_load_data (text, c->len, "m.ini", problems, &error);
-  dump (problems);
+  amgw_test_dump_problems (problems);
   if (c->ok) {
     g_assert_no_error (error);
     g_assert_nonnull (dir);
@@ -127,11 +111,11 @@ test_case (gconstpointer data)
     g_assert_true (g_str_has_prefix (error->message, g_ptr_array_index (problems, 0)));
   }
   for (guint i = 0; i < G_N_ELEMENTS (c->expect) && c->expect[i] != NULL; i++) {
-    if (!problems_contain (problems, c->expect[i]))
+    if (!amgw_test_problems_contain (problems, c->expect[i]))
       g_error ("no problem contains \"%s\"", c->expect[i]);
   }
   if (c->secret != NULL) {
-    g_assert_false (problems_contain (problems, c->secret));
+    g_assert_false (amgw_test_problems_contain (problems, c->secret));
     g_assert_null (strstr (error->message, c->secret));
   }
 }
@@ -306,7 +290,7 @@ test_too_many (void)
   dir = amgw_directory_load_data (text->str, text->len, "t.ini", problems, &error);
   g_assert_null (dir);
   g_assert_error (error, AMGW_DIRECTORY_ERROR, AMGW_DIRECTORY_ERROR_INVALID);
-  g_assert_true (problems_contain (problems, "t.ini:40001: [meeting one-more]: too many meetings"));
+  g_assert_true (amgw_test_problems_contain (problems, "t.ini:40001: [meeting one-more]: too many meetings"));
 }
 
 /* ---- the file ---- */
@@ -480,7 +464,7 @@ test_example_file (void)
   }
   dir = amgw_directory_new (path);
   g_assert_true (amgw_directory_reload (dir, problems, &error));
-  dump (problems);
+  amgw_test_dump_problems (problems);
   g_assert_no_error (error);
   g_assert_cmpuint (amgw_directory_size (dir), >=, 3);
 }
