@@ -2,6 +2,7 @@
  * WebRTC leg. */
 #define _GNU_SOURCE  /* dladdr */
 #include "amgw/webrtc-leg.h"
+#include "amgw/join.h"
 #include "amgw/dtls.h"
 #include "amgw/media-loops.h"
 #include "amgw/sip-leg.h"
@@ -92,6 +93,8 @@ amgw_media_setup (const AmgwConfig *config, GError **error)
   amgw_sip_leg_register (config, loops, error);
   if (error != NULL && *error != NULL)
     return FALSE;
+  /* Calls join their legs' media through relays. */
+  amgw_join_register (config);
   g_print ("amgw: WebRTC leg ready: %u media loop(s), DTLS certificate sha-256 %s\n",
       amgw_media_loops_size (loops), amgw_dtls_cert_get_fingerprint (cert));
   return TRUE;
@@ -108,6 +111,7 @@ amgw_media_teardown (void)
 {
   amgw_sip_leg_shutdown ();
   amgw_leg_unregister_all ();
+  amgw_leg_set_joiner (NULL);
   if (loops) {
     /* Legs closed by the last calls queue their tear-down on the media
      * loops, and those queue their last reports back here: let both run

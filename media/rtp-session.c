@@ -62,6 +62,7 @@ GST_DEBUG_CATEGORY_STATIC (amgw_rtp_debug);
 #define MAX_SDP_ATTRIBUTES 256        /* per m-line */
 #define MAX_SDP_CRYPTO 16
 #define MAX_RECV_PER_WAKEUP 64
+#define SILENCE_TICK_MS 20
 #define MAX_KEY_SALT 30
 
 G_DEFINE_QUARK (amgw-rtp-session-error-quark, amgw_rtp_session_error)
@@ -96,6 +97,7 @@ typedef struct {
 struct _AmgwRtpSession {
   gint refs;
   char *sid;
+  const AmgwConfig *config;      /* borrowed: outlives the session */
   GMainContext *control_ctx;
   GMainContext *media_ctx;
   AmgwRtpSecurity security;
@@ -113,6 +115,8 @@ struct _AmgwRtpSession {
   AmgwMediaDirection local_direction;
   Crypto local_crypto[2];        /* our keys per suite: [0] SHA1_80 (tag 1), [1] GCM (tag 2) */
   gboolean want_audio_check;
+  gboolean have_preferred;
+  AmgwCodecId preferred;         /* first in our offers */
   double tone_hz;
   guint tone_ms;
 
@@ -167,6 +171,17 @@ struct _AmgwRtpSession {
   gboolean have_rx_event;
   guint32 rx_event_ts;
   gboolean rx_event_ended;
+  /* Joined media */
+  GSource *silence_timer;        /* until other media flow: silence frames */
+  gboolean bridged;              /* the other leg's media have been sent */
+  AmgwRtpRenumber renumber;      /* the other leg's packets into our stream */
+  guint generation;              /* changes with the negotiated codec */
+
+  /* Received packets go to @sink, under @sink_lock (never taken with @lock
+   * held). */
+  GMutex sink_lock;
+  AmgwLegRtpSink sink;
+  gpointer sink_data;
 };
 
 static const char dtmf_chars[] = "0123456789*#ABCD";
@@ -207,6 +222,7 @@ session_unref (AmgwRtpSession *s)
   if (s->dtmf_received)
     g_string_free (s->dtmf_received, TRUE);
   g_mutex_clear (&s->lock);
+  g_mutex_clear (&s->sink_lock);
   g_main_context_unref (s->control_ctx);
   g_main_context_unref (s->media_ctx);
   g_free (s->local_ip);
@@ -362,6 +378,124 @@ on_audio_send (const guint8 *rtp, gsize len, gpointer user_data)
   g_mutex_unlock (&s->lock);
 }
 
+/* The other leg's media (a relay's streaming thread, or the other leg's
+ * media loop in passthrough). */
+void
+amgw_rtp_session_send_media (AmgwRtpSession *s, const guint8 *rtp, gsize len)
+{
+  guint8 pkt[AMGW_MAX_DATAGRAM_BYTES];
+
+  if (len < AMGW_RTP_MIN_BYTES || len > sizeof pkt)
+    return;
+  memcpy (pkt, rtp, len);
+  g_mutex_lock (&s->lock);
+  s->bridged = TRUE;
+  if (!s->torn_down && s->sending && s->negotiated && !s->dtmf_playing) {
+    AmgwRtpStreamOut out = { s->ssrc, s->seq, s->last_ts, s->sent_any };
+    gint64 now = g_get_monotonic_time ();
+
+    if (s->dtmf_inband && s->dtmf_digits)
+      amgw_rtp_renumber_reset (&s->renumber);   /* tones own the stream meanwhile */
+    else {
+      amgw_rtp_renumber (&s->renumber, pkt, &out, wall_ts (s, now));
+      s->seq = out.next_seq;
+      s->last_ts = out.last_ts;
+      s->sent_any = TRUE;
+      s->last_out_us = now;
+      send_locked (s, pkt, len, FALSE);
+    }
+  }
+  g_mutex_unlock (&s->lock);
+}
+
+/* Until the other leg's media (or the audio check) flow, the bridge hears
+ * silence frames: bridges and their border controllers latch onto our
+ * address from our first packets, and some jitter buffers lose DTMF events
+ * that come before any audio.  Opus, PCMU, PCMA (G.722 has no silence
+ * pattern of fixed bytes: nothing is sent).  Media loop. */
+static gboolean
+on_silence_tick (gpointer data)
+{
+  AmgwRtpSession *s = data;
+  static const guint8 opus_silence[] = { 0xf8, 0xff, 0xfe };  /* one 20 ms CELT silence frame */
+  guint8 pkt[AMGW_RTP_MIN_BYTES + 160];
+  gsize n = AMGW_RTP_MIN_BYTES;
+  gint64 now = g_get_monotonic_time ();
+
+  g_mutex_lock (&s->lock);
+  if (s->torn_down || s->bridged || s->audio || s->want_audio_check) {
+    g_clear_pointer (&s->silence_timer, g_source_unref);   /* dispatch holds its own ref */
+    g_mutex_unlock (&s->lock);
+    return G_SOURCE_REMOVE;
+  }
+  if (s->negotiated && s->sending && !s->dtmf_playing && !(s->dtmf_inband && s->dtmf_digits) &&
+      (!s->sent_any || now - s->last_out_us >= SILENCE_TICK_MS * 1000 - 2000)) {
+    memset (pkt, 0, sizeof pkt);
+    pkt[0] = 0x80;
+    pkt[1] = (guint8) s->codec.pt;
+    switch (s->codec.id) {
+      case AMGW_CODEC_OPUS:
+        memcpy (pkt + n, opus_silence, sizeof opus_silence);
+        n += sizeof opus_silence;
+        break;
+      case AMGW_CODEC_PCMU:
+      case AMGW_CODEC_PCMA:
+        memset (pkt + n, s->codec.id == AMGW_CODEC_PCMU ? 0xff : 0xd5, 160);
+        n += 160;
+        break;
+      default:
+        n = 0;
+        break;
+    }
+    if (n > 0) {
+      guint32 ts = s->sent_any ? s->last_ts + s->codec.clock_rate * SILENCE_TICK_MS / 1000
+                               : wall_ts (s, now);
+      send_rtp_locked (s, pkt, n, ts, !s->sent_any);
+      amgw_rtp_renumber_reset (&s->renumber);
+    }
+  }
+  g_mutex_unlock (&s->lock);
+  return G_SOURCE_CONTINUE;
+}
+
+gboolean
+amgw_rtp_session_get_media (AmgwRtpSession *s, AmgwLegMedia *out)
+{
+  gboolean ok;
+
+  g_mutex_lock (&s->lock);
+  ok = s->negotiated;
+  if (ok) {
+    memset (out, 0, sizeof *out);
+    g_strlcpy (out->encoding, amgw_codec_name (s->codec.id), sizeof out->encoding);
+    for (char *p = out->encoding; *p; p++)
+      *p = g_ascii_toupper (*p);
+    out->pt = s->codec.pt;
+    out->clock_rate = s->codec.clock_rate;
+    g_strlcpy (out->recv_encoding, out->encoding, sizeof out->recv_encoding);
+    out->recv_pt = out->pt;
+    out->recv_clock_rate = out->clock_rate;
+    memcpy (out->may_recv[0].encoding, out->encoding, sizeof out->encoding);
+    out->may_recv[0].pt = out->pt;
+    out->may_recv[0].clock_rate = out->clock_rate;
+    out->n_may_recv = 1;
+    out->dtmf_pt = s->te_pt;
+    out->dtmf_clock_rate = s->te_pt >= 0 ? s->codec.clock_rate : 0;
+    out->generation = s->generation;
+  }
+  g_mutex_unlock (&s->lock);
+  return ok;
+}
+
+void
+amgw_rtp_session_set_sink (AmgwRtpSession *s, AmgwLegRtpSink sink, gpointer user_data)
+{
+  g_mutex_lock (&s->sink_lock);
+  s->sink = sink;
+  s->sink_data = user_data;
+  g_mutex_unlock (&s->sink_lock);
+}
+
 /* ------------------------------------------------------------------------ */
 /* RTCP (media loop) */
 
@@ -466,6 +600,10 @@ receive_rtp (AmgwRtpSession *s, guint8 *buf, gsize n, const struct sockaddr_stor
   g_mutex_unlock (&s->lock);
   if (audio)
     amgw_audio_push_rtp (audio, buf, n);
+  g_mutex_lock (&s->sink_lock);
+  if (s->sink)
+    s->sink (buf, n, s->sink_data);
+  g_mutex_unlock (&s->sink_lock);
 }
 
 static void
@@ -718,6 +856,7 @@ on_dtmf_tick (gpointer data)
       /* The audio resumes after the event's duration. */
       s->last_ts = s->dtmf_ts + DTMF_TONE_TICKS * frame;
       s->dtmf_playing = FALSE;
+      amgw_rtp_renumber_reset (&s->renumber);
       s->dtmf_tick = 0;
       s->dtmf_index++;
       s->dtmf_sent++;
@@ -803,7 +942,9 @@ amgw_rtp_session_new (const AmgwRtpSessionParams *params, const AmgwRtpCallbacks
   s = g_new0 (AmgwRtpSession, 1);
   s->refs = 1;
   s->sid = g_strdup (params->log_id ? params->log_id : "-");
+  s->config = config;
   g_mutex_init (&s->lock);
+  g_mutex_init (&s->sink_lock);
   s->control_ctx = g_main_context_ref_thread_default ();
   s->media_ctx = g_main_context_ref (params->media_context);
   s->security = params->security;
@@ -883,6 +1024,7 @@ amgw_rtp_session_new (const AmgwRtpSessionParams *params, const AmgwRtpCallbacks
   s->inactivity_timer = amgw_media_timeout_add (s->media_ctx,
       CLAMP (s->inactivity_ms / 4, 50, 1000), on_inactivity_timer, s);
   s->rtcp_timer = amgw_media_timeout_add (s->media_ctx, RTCP_INTERVAL_MS, on_rtcp_timer, s);
+  s->silence_timer = amgw_media_timeout_add (s->media_ctx, SILENCE_TICK_MS, on_silence_tick, s);
   GST_INFO ("[%s] RTP session on %s port %u (%s)", s->sid, s->local_ip, s->local_port,
       s->security == AMGW_RTP_SDES_SRTP ? "RTP/SAVP" : "RTP/AVP");
   return s;
@@ -1300,6 +1442,8 @@ commit (AmgwRtpSession *s, const Remote *r, const Fmt *codec, gint te_pt, gboole
     memcpy (s->tx_key, tx->key, amgw_srtp_key_len (tx->profile));
     memcpy (s->rx_key, rx->key, amgw_srtp_key_len (tx->profile));
   }
+  if (!s->negotiated || s->codec.id != codec->id || s->codec.pt != codec->pt || s->te_pt != te_pt)
+    s->generation++;
   s->codec = *codec;
   s->te_pt = te_pt;
   s->rtcp_mux = mux;
@@ -1430,6 +1574,34 @@ new_media (AmgwRtpSession *s, AmgwMediaDirection direction)
   return media;
 }
 
+/* [sip] codecs as codec ids; returns how many (1..4). */
+static guint
+config_prefs (AmgwRtpSession *s, AmgwCodecId prefs[4])
+{
+  static const AmgwCodecId fallback[] = { AMGW_CODEC_OPUS, AMGW_CODEC_G722, AMGW_CODEC_PCMU,
+                                          AMGW_CODEC_PCMA };
+  char **names = s->config ? s->config->sip_codecs : NULL;
+  guint n = 0;
+
+  if (s->have_preferred)
+    prefs[n++] = s->preferred;
+  for (guint i = 0; names && names[i] && n < 4; i++)
+    if (amgw_codec_from_name (names[i], &prefs[n]) && !(s->have_preferred && prefs[n] == s->preferred))
+      n++;
+  if (n == 0) {
+    memcpy (prefs, fallback, sizeof fallback);
+    n = G_N_ELEMENTS (fallback);
+  }
+  return n;
+}
+
+void
+amgw_rtp_session_set_preferred_codec (AmgwRtpSession *s, const char *encoding)
+{
+  s->have_preferred = encoding != NULL && amgw_codec_from_name (encoding, &s->preferred) &&
+      s->preferred != AMGW_CODEC_TELEPHONE_EVENT && s->preferred != AMGW_CODEC_UNKNOWN;
+}
+
 char *
 amgw_rtp_session_create_offer (AmgwRtpSession *s, AmgwMediaDirection direction, GError **error)
 {
@@ -1439,10 +1611,26 @@ amgw_rtp_session_create_offer (AmgwRtpSession *s, AmgwMediaDirection direction, 
   (void) error;
   s->local_direction = direction;
   media = new_media (s, direction);
-  add_fmt (media, 111, "opus", 48000, 2, "minptime=10;useinbandfec=1");
-  add_fmt (media, 9, "G722", 8000, 1, NULL);
-  add_fmt (media, 0, "PCMU", 8000, 1, NULL);
-  add_fmt (media, 8, "PCMA", 8000, 1, NULL);
+  {
+    AmgwCodecId prefs[4];
+    guint n = config_prefs (s, prefs);
+    for (guint i = 0; i < n; i++) {
+      switch (prefs[i]) {
+        case AMGW_CODEC_OPUS:
+          add_fmt (media, 111, "opus", 48000, 2, "minptime=10;useinbandfec=1");
+          break;
+        case AMGW_CODEC_G722:
+          add_fmt (media, 9, "G722", 8000, 1, NULL);
+          break;
+        case AMGW_CODEC_PCMU:
+          add_fmt (media, 0, "PCMU", 8000, 1, NULL);
+          break;
+        default:
+          add_fmt (media, 8, "PCMA", 8000, 1, NULL);
+          break;
+      }
+    }
+  }
   add_fmt (media, 126, "telephone-event", 48000, 1, "0-15");
   add_fmt (media, 101, "telephone-event", 8000, 1, "0-15");
   gst_sdp_media_add_attribute (media, "ptime", "20");
@@ -1456,9 +1644,6 @@ amgw_rtp_session_create_offer (AmgwRtpSession *s, AmgwMediaDirection direction, 
   return build_sdp (s, media, NULL);
 }
 
-static const AmgwCodecId codec_prefs[] = {
-  AMGW_CODEC_OPUS, AMGW_CODEC_G722, AMGW_CODEC_PCMU, AMGW_CODEC_PCMA,
-};
 
 static gint
 find_te (const Remote *r, guint clock_rate)
@@ -1483,12 +1668,15 @@ amgw_rtp_session_create_answer (AmgwRtpSession *s, const char *remote_offer,
   GstSDPMedia *media;
   gint te;
   gboolean ok;
+  AmgwCodecId codec_prefs[4];
+  guint n_prefs;
 
   g_return_val_if_fail (s != NULL && !s->closed, NULL);
   r = parse_remote (s, remote_offer, error);
   if (r == NULL)
     goto bad_sdp;
-  for (guint p = 0; p < G_N_ELEMENTS (codec_prefs) && codec == NULL; p++) {
+  n_prefs = config_prefs (s, codec_prefs);
+  for (guint p = 0; p < n_prefs && codec == NULL; p++) {
     for (guint i = 0; i < r->fmts->len; i++) {
       if (g_array_index (r->fmts, Fmt, i).id == codec_prefs[p]) {
         codec = &g_array_index (r->fmts, Fmt, i);
@@ -1552,8 +1740,10 @@ amgw_rtp_session_apply_answer (AmgwRtpSession *s, const char *remote_answer, GEr
   /* The answerer's choice: its first format among those we offered. */
   for (guint i = 0; i < r->fmts->len && codec == NULL; i++) {
     const Fmt *f = &g_array_index (r->fmts, Fmt, i);
-    for (guint p = 0; p < G_N_ELEMENTS (codec_prefs); p++)
-      if (f->id == codec_prefs[p])
+    AmgwCodecId prefs[4];
+    guint n = config_prefs (s, prefs);
+    for (guint p = 0; p < n; p++)
+      if (f->id == prefs[p])
         codec = f;
   }
   if (codec == NULL) {
@@ -1790,6 +1980,7 @@ teardown_on_media (gpointer data)
   g_mutex_lock (&s->lock);
   s->torn_down = TRUE;
   amgw_media_source_clear (&s->dtmf_timer);
+  amgw_media_source_clear (&s->silence_timer);
   audio = g_steal_pointer (&s->audio);
   g_mutex_unlock (&s->lock);
   /* The pipeline first (it joins its threads, which take @lock to send). */

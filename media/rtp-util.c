@@ -116,3 +116,49 @@ amgw_rtcp_report_new (guint32 ssrc, guint64 packets_sent, guint64 octets_sent, g
   gst_buffer_unref (buf);
   return bytes;
 }
+
+/* ------------------------------------------------------------------------ */
+/* Renumbering another source into a leg's stream */
+
+void
+amgw_rtp_renumber_reset (AmgwRtpRenumber *r)
+{
+  r->anchored = FALSE;
+}
+
+void
+amgw_rtp_renumber (AmgwRtpRenumber *r, guint8 *pkt, AmgwRtpStreamOut *out, guint32 now_ts)
+{
+  guint32 ssrc = GST_READ_UINT32_BE (pkt + 8);
+  guint16 seq = GST_READ_UINT16_BE (pkt + 2);
+  guint32 ts = GST_READ_UINT32_BE (pkt + 4);
+  guint16 out_seq;
+  guint32 out_ts;
+
+  if (r->anchored && ssrc == r->source_ssrc) {
+    gint16 ahead = (gint16) (guint16) (seq + r->seq_delta - out->next_seq);
+    if (ahead > AMGW_RTP_RENUMBER_MAX_JUMP || ahead < -AMGW_RTP_RENUMBER_MAX_JUMP)
+      r->anchored = FALSE;
+  }
+  if (!r->anchored || ssrc != r->source_ssrc) {
+    /* Never step back over what was sent: timestamps only move on. */
+    guint32 start = now_ts;
+    if (out->sent_any && (gint32) (start - out->last_ts) <= 0)
+      start = out->last_ts + 1;
+    r->anchored = TRUE;
+    r->source_ssrc = ssrc;
+    r->seq_delta = (guint16) (out->next_seq - seq);
+    r->ts_delta = start - ts;
+    pkt[1] |= 0x80;
+  }
+  out_seq = (guint16) (seq + r->seq_delta);
+  out_ts = ts + r->ts_delta;
+  GST_WRITE_UINT16_BE (pkt + 2, out_seq);
+  GST_WRITE_UINT32_BE (pkt + 4, out_ts);
+  GST_WRITE_UINT32_BE (pkt + 8, out->ssrc);
+  if (!out->sent_any || (gint16) (guint16) (out_seq - out->next_seq) >= 0)
+    out->next_seq = (guint16) (out_seq + 1);
+  if (!out->sent_any || (gint32) (out_ts - out->last_ts) > 0)
+    out->last_ts = out_ts;
+  out->sent_any = TRUE;
+}

@@ -89,7 +89,8 @@ struct _WebrtcLeg {
   GMutex lock;
   AmgwSrtp *srtp;
   gboolean sending;                 /* direction allows us to send */
-  AmgwCodec codec;                  /* the codec in use */
+  AmgwCodec codec;                  /* the codec we send */
+  guint recv_clock_rate;            /* the RTP clock of what the device sends */
   gboolean have_codec;
   guint32 local_ssrc;
   AmgwRtpRecvStats recv;
@@ -103,6 +104,17 @@ struct _WebrtcLeg {
   char *pair;
   char *srtp_profile;
   char *failure;
+  GArray *accepted;                 /* AmgwCodec: what the device accepted (may send) */
+  guint generation;                 /* changes with the negotiated codec */
+  AmgwRtpRenumber renumber;         /* bridged media: the other leg's packets */
+  AmgwRtpStreamOut out;
+  gint64 out_t0_us;
+
+  /* Joined media: received packets go to @sink, under @sink_lock (never
+   * taken with @lock held). */
+  GMutex sink_lock;
+  AmgwLegRtpSink sink;
+  gpointer sink_data;
 };
 
 /* ------------------------------------------------------------------------ */
@@ -131,7 +143,9 @@ leg_unref (WebrtcLeg *w)
   g_free (w->pair);
   g_free (w->srtp_profile);
   g_free (w->failure);
+  g_clear_pointer (&w->accepted, g_array_unref);
   g_mutex_clear (&w->lock);
+  g_mutex_clear (&w->sink_lock);
   if (w->media_ctx)
     amgw_media_loops_release (shared.loops, w->media_ctx);
   g_main_context_unref (w->control_ctx);
@@ -351,7 +365,7 @@ on_ice_receive (guint8 *data, gsize len, gpointer user_data)
     w->rtp_in++;
     w->bytes_in += n;
     amgw_rtp_recv_stats_update (&w->recv, GST_READ_UINT16_BE (buf + 2),
-        GST_READ_UINT32_BE (buf + 4), GST_READ_UINT32_BE (buf + 8), w->codec.clock_rate,
+        GST_READ_UINT32_BE (buf + 4), GST_READ_UINT32_BE (buf + 8), w->recv_clock_rate,
         g_get_monotonic_time ());
   } else {
     w->srtp_drops++;
@@ -361,6 +375,10 @@ on_ice_receive (guint8 *data, gsize len, gpointer user_data)
     return;
   if (w->audio)
     amgw_audio_push_rtp (w->audio, buf, n);
+  g_mutex_lock (&w->sink_lock);
+  if (w->sink)
+    w->sink (buf, n, w->sink_data);
+  g_mutex_unlock (&w->sink_lock);
   if (!w->media_up_reported) {
     Report *r = g_new0 (Report, 1);
     w->media_up_reported = TRUE;
@@ -559,8 +577,12 @@ apply_remote_transport (WebrtcLeg *w, const AmgwSdpMedia *remote, GError **error
 }
 
 static void
-set_codec (WebrtcLeg *w, const GArray *codecs)
+set_codec (WebrtcLeg *w, GArray *codecs)
 {
+  g_mutex_lock (&w->lock);
+  g_clear_pointer (&w->accepted, g_array_unref);
+  w->accepted = codecs ? g_array_ref (codecs) : NULL;
+  g_mutex_unlock (&w->lock);
   for (guint i = 0; codecs && i < codecs->len; i++) {
     const AmgwCodec *c = &g_array_index (codecs, AmgwCodec, i);
     if (c->id == AMGW_CODEC_TELEPHONE_EVENT || c->id == AMGW_CODEC_UNKNOWN)
@@ -571,6 +593,8 @@ set_codec (WebrtcLeg *w, const GArray *codecs)
     w->codec.fmtp = g_strdup (c->fmtp);
     w->codec.name = NULL;
     w->have_codec = TRUE;
+    w->recv_clock_rate = c->clock_rate;
+    w->generation++;
     g_mutex_unlock (&w->lock);
     GST_INFO ("[%s] codec %s/%u payload type %u", w->sid, amgw_codec_name (c->id), c->clock_rate,
         c->pt);
@@ -699,6 +723,24 @@ first_candidate_field (const GPtrArray *cands, guint field)
   return NULL;
 }
 
+/* [media] codecs as codec ids; returns how many (1..4). */
+static guint
+config_prefs (AmgwCodecId prefs[4])
+{
+  static const AmgwCodecId fallback[] = { AMGW_CODEC_OPUS, AMGW_CODEC_G722, AMGW_CODEC_PCMU,
+                                          AMGW_CODEC_PCMA };
+  guint n = 0;
+
+  for (guint i = 0; shared.config->media_codecs && shared.config->media_codecs[i] && n < 4; i++)
+    if (amgw_codec_from_name (shared.config->media_codecs[i], &prefs[n]))
+      n++;
+  if (n == 0) {
+    memcpy (prefs, fallback, sizeof fallback);
+    n = G_N_ELEMENTS (fallback);
+  }
+  return n;
+}
+
 /* Builds the local description once candidates are known (media loop). */
 static void
 build_local (SdpOp *op)
@@ -758,14 +800,14 @@ sdp_op_on_media (gpointer data)
 
   if (op->answer) {
     g_autoptr (GArray) codecs = NULL;
-    static const AmgwCodecId prefs[] = { AMGW_CODEC_OPUS, AMGW_CODEC_G722, AMGW_CODEC_PCMU,
-                                         AMGW_CODEC_PCMA };
+    AmgwCodecId prefs[4];
+    guint n_prefs = config_prefs (prefs);
 
     /* amgw answers: it is the controlled ICE agent and the DTLS client
      * (a=setup:active) unless a role was settled before. */
     if (!ensure_ice (w, FALSE, &op->error))
       goto done;
-    if (!amgw_sdp_negotiate (op->remote, prefs, G_N_ELEMENTS (prefs), &codecs, &op->error))
+    if (!amgw_sdp_negotiate (op->remote, prefs, n_prefs, &codecs, &op->error))
       goto done;
     if (!w->have_role) {
       w->have_role = TRUE;
@@ -800,7 +842,18 @@ sdp_op_on_media (gpointer data)
         }
         g_array_unref (all);
       } else {
-        w->codecs = all;
+        /* [media] codecs: those, in that order, then the DTMF events. */
+        AmgwCodecId prefs[4];
+        guint n_prefs = config_prefs (prefs);
+        w->codecs = amgw_sdp_codecs_new ();
+        for (guint k = 0; k <= n_prefs; k++) {
+          for (guint i = 0; i < all->len; i++) {
+            const AmgwCodec *c = &g_array_index (all, AmgwCodec, i);
+            if (k < n_prefs ? c->id == prefs[k] : c->id == AMGW_CODEC_TELEPHONE_EVENT)
+              amgw_sdp_codecs_add (w->codecs, c->id, c->pt, c->clock_rate, c->channels, c->fmtp);
+          }
+        }
+        g_array_unref (all);
       }
     }
     if (w->local_mid == NULL)
@@ -989,7 +1042,7 @@ webrtc_describe (AmgwLeg *leg, cJSON *obj)
   cJSON_AddNumberToObject (rtp, "rtcp_out", (double) w->rtcp_out);
   cJSON_AddNumberToObject (rtp, "srtp_dropped", (double) w->srtp_drops);
   cJSON_AddNumberToObject (rtp, "jitter_ms",
-      amgw_rtp_recv_stats_jitter_ms (&w->recv, w->codec.clock_rate));
+      amgw_rtp_recv_stats_jitter_ms (&w->recv, w->recv_clock_rate));
   cJSON_AddNumberToObject (remote, "fraction_lost", w->remote_fraction_lost);
   cJSON_AddNumberToObject (remote, "cumulative_lost", w->remote_cumulative_lost);
   cJSON_AddNumberToObject (remote, "jitter_ms", w->remote_jitter_ms);
@@ -1060,7 +1113,157 @@ webrtc_finalize (AmgwLeg *leg)
   leg_unref (w);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Joined media (the call's relays) */
+
+static const AmgwCodec *
+find_event_codec_locked (WebrtcLeg *w, guint clock_rate)
+{
+  const AmgwCodec *any = NULL;
+
+  for (guint i = 0; w->accepted && i < w->accepted->len; i++) {
+    const AmgwCodec *c = &g_array_index (w->accepted, AmgwCodec, i);
+    if (c->id != AMGW_CODEC_TELEPHONE_EVENT)
+      continue;
+    if (c->clock_rate == clock_rate)
+      return c;
+    if (any == NULL)
+      any = c;
+  }
+  return any;
+}
+
+static gboolean
+webrtc_get_media (AmgwLeg *leg, AmgwLegMedia *out)
+{
+  WebrtcLeg *w = (WebrtcLeg *) leg;
+  const AmgwCodec *te;
+  gboolean ok;
+
+  g_mutex_lock (&w->lock);
+  ok = w->have_codec;
+  if (ok) {
+    memset (out, 0, sizeof *out);
+    g_strlcpy (out->encoding, amgw_codec_name (w->codec.id), sizeof out->encoding);
+    for (char *p = out->encoding; *p; p++)
+      *p = g_ascii_toupper (*p);
+    out->pt = w->codec.pt;
+    out->clock_rate = w->codec.clock_rate;
+    /* The device sends the first codec it accepted, whatever we send. */
+    g_strlcpy (out->recv_encoding, out->encoding, sizeof out->recv_encoding);
+    out->recv_pt = w->codec.pt;
+    out->recv_clock_rate = w->codec.clock_rate;
+    /* What the device accepted, then the rest of what we offered: a
+     * device that sends another codec of our offer is followed, not
+     * refused. */
+    for (guint i = 0; w->accepted && i < w->accepted->len + (w->codecs ? w->codecs->len : 0); i++) {
+      const AmgwCodec *c = i < w->accepted->len ? &g_array_index (w->accepted, AmgwCodec, i)
+          : &g_array_index (w->codecs, AmgwCodec, i - w->accepted->len);
+      gboolean seen = FALSE;
+      if (c->id == AMGW_CODEC_TELEPHONE_EVENT || c->id == AMGW_CODEC_UNKNOWN)
+        continue;
+      for (guint k = 0; k < out->n_may_recv; k++)
+        seen = seen || out->may_recv[k].pt == c->pt;
+      if (seen)
+        continue;
+      if (out->n_may_recv == 0) {
+        g_strlcpy (out->recv_encoding, amgw_codec_name (c->id), sizeof out->recv_encoding);
+        for (char *p = out->recv_encoding; *p; p++)
+          *p = g_ascii_toupper (*p);
+        out->recv_pt = c->pt;
+        out->recv_clock_rate = c->clock_rate;
+      }
+      if (out->n_may_recv < AMGW_LEG_MAX_CODECS) {
+        g_strlcpy (out->may_recv[out->n_may_recv].encoding, amgw_codec_name (c->id),
+            sizeof out->may_recv[0].encoding);
+        for (char *p = out->may_recv[out->n_may_recv].encoding; *p; p++)
+          *p = g_ascii_toupper (*p);
+        out->may_recv[out->n_may_recv].pt = c->pt;
+        out->may_recv[out->n_may_recv].clock_rate = c->clock_rate;
+        out->n_may_recv++;
+      }
+    }
+    te = find_event_codec_locked (w, w->codec.clock_rate);
+    out->dtmf_pt = te ? (gint) te->pt : -1;
+    out->dtmf_clock_rate = te ? te->clock_rate : 0;
+    out->generation = w->generation;
+  }
+  g_mutex_unlock (&w->lock);
+  return ok;
+}
+
+static gboolean
+webrtc_prefer_codec (AmgwLeg *leg, const char *encoding)
+{
+  WebrtcLeg *w = (WebrtcLeg *) leg;
+  AmgwCodecId id;
+  gboolean found = FALSE;
+
+  if (!amgw_codec_from_name (encoding, &id))
+    return FALSE;
+  g_mutex_lock (&w->lock);
+  for (guint i = 0; w->accepted && i < w->accepted->len && !found; i++) {
+    const AmgwCodec *c = &g_array_index (w->accepted, AmgwCodec, i);
+    if (c->id != id)
+      continue;
+    found = TRUE;
+    if (w->have_codec && w->codec.id == id)
+      break;
+    g_free (w->codec.fmtp);
+    w->codec = *c;
+    w->codec.fmtp = g_strdup (c->fmtp);
+    w->codec.name = NULL;
+    w->have_codec = TRUE;
+    w->generation++;
+    GST_INFO ("[%s] sending %s (payload type %u) to the device, as the bridge does", w->sid,
+        amgw_codec_name (id), c->pt);
+  }
+  g_mutex_unlock (&w->lock);
+  return found;
+}
+
+static void
+webrtc_set_media_sink (AmgwLeg *leg, AmgwLegRtpSink sink, gpointer user_data)
+{
+  WebrtcLeg *w = (WebrtcLeg *) leg;
+
+  g_mutex_lock (&w->sink_lock);
+  w->sink = sink;
+  w->sink_data = user_data;
+  g_mutex_unlock (&w->sink_lock);
+}
+
+/* Any thread: a relay's streaming thread, or the bridge leg's media loop. */
+static void
+webrtc_send_media (AmgwLeg *leg, const guint8 *rtp, gsize len)
+{
+  WebrtcLeg *w = (WebrtcLeg *) leg;
+  guint8 pkt[AMGW_MAX_DATAGRAM_BYTES];
+  gint64 now = g_get_monotonic_time ();
+  guint32 now_ts;
+
+  if (len < AMGW_RTP_MIN_BYTES || len > sizeof pkt)
+    return;
+  memcpy (pkt, rtp, len);
+  g_mutex_lock (&w->lock);
+  if (w->srtp == NULL || !w->sending || !w->have_codec) {
+    g_mutex_unlock (&w->lock);
+    return;
+  }
+  if (w->out_t0_us == 0)
+    w->out_t0_us = now;
+  now_ts = w->local_ssrc ^ 0x5a5a5a5a;   /* an arbitrary start, fixed per leg */
+  now_ts += (guint32) ((now - w->out_t0_us) * (gint64) w->codec.clock_rate / G_USEC_PER_SEC);
+  amgw_rtp_renumber (&w->renumber, pkt, &w->out, now_ts);
+  g_mutex_unlock (&w->lock);
+  send_packet (w, pkt, len, FALSE);
+}
+
 static const AmgwLegClass webrtc_class = {
+  .get_media = webrtc_get_media,
+  .prefer_codec = webrtc_prefer_codec,
+  .set_media_sink = webrtc_set_media_sink,
+  .send_media = webrtc_send_media,
   .kind = "webrtc",
   .create_offer = webrtc_create_offer,
   .create_answer = webrtc_create_answer,
@@ -1087,10 +1290,13 @@ webrtc_factory (AmgwLegRole role, const char *protocol, const char *session_id, 
   w->refs = 1;
   w->sid = g_strdup (session_id);
   g_mutex_init (&w->lock);
+  g_mutex_init (&w->sink_lock);
   w->control_ctx = g_main_context_ref_thread_default ();
   w->media_ctx = amgw_media_loops_acquire (shared.loops);
   w->sdp_session = ((guint64) g_random_int () << 31) | g_random_int ();
   w->local_ssrc = g_random_int ();
+  w->out.ssrc = w->local_ssrc;
+  w->out.next_seq = (guint16) g_random_int ();
   w->local_direction = AMGW_MEDIA_SENDRECV;
   w->sending = TRUE;
   w->ice_state = g_strdup ("new");

@@ -39,6 +39,10 @@
  * Threads per AmgwAudio: OUT's appsrc task; IN's appsrc task, jitter-buffer
  * output task and jitter-buffer timer thread.  Bus messages are handled by a
  * sync handler (logged, then dropped), so no main loop is needed.
+ *
+ * The codec table, IN's RTP head and OUT's encoding tail, the checks on
+ * pushed packets and the hand-over to @send are shared with relay.c
+ * (pipe-common.c).
  */
 #include "amgw/audio.h"
 
@@ -49,15 +53,15 @@
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
 #include <gst/fft/gstfftf32.h>
-#include <gst/rtp/gstrtpbuffer.h>
 
-GST_DEBUG_CATEGORY_STATIC (amgw_pipe_debug);
+#include "pipe-common.h"
+
 #define GST_CAT_DEFAULT amgw_pipe_debug
 
 #define PCM_RATE 16000
-#define FRAME_MS 20
+#define FRAME_MS AMGW_PIPE_FRAME_MS
 #define FRAME_SAMPLES (PCM_RATE * FRAME_MS / 1000)
-#define FRAME_DURATION (FRAME_MS * GST_MSECOND)
+#define FRAME_DURATION AMGW_PIPE_FRAME_DURATION
 
 #define ANALYSIS_SAMPLES (PCM_RATE / 2)   /* 0.5 s window */
 #define ANALYSIS_HOP (PCM_RATE / 4)       /* a fresh result every 0.25 s */
@@ -75,40 +79,14 @@ GST_DEBUG_CATEGORY_STATIC (amgw_pipe_debug);
 #define TONE_MIN_HZ 20.0
 #define TONE_MAX_HZ 7000.0
 
-#define IN_QUEUE_MAX_BYTES 65536
 #define JITTER_LATENCY_MS 60
-#define SSRC_SWITCH_PACKETS 5   /* consecutive packets before adopting a new remote SSRC */
-#define OPUS_EXPECTED_LOSS_PERCENT 5  /* inband FEC is only coded when loss is expected */
-
-typedef struct {
-  const char *name;          /* encoding-name */
-  guint clock_rate;          /* RTP clock */
-  guint codec_rate;          /* what the encoder is fed */
-  gint static_pt;            /* -1: dynamic only */
-  gboolean ptime_fixed;      /* an audio payloader that aggregates by ptime */
-  const char *encoder, *payloader, *depayloader, *decoder;
-} CodecInfo;
-
-static const CodecInfo codec_infos[] = {
-  /* opusenc accepts 16 kHz directly; the RTP clock is 48 kHz regardless. */
-  [AMGW_AUDIO_OPUS] = { "OPUS", 48000, 16000, -1, FALSE,
-                        "opusenc", "rtpopuspay", "rtpopusdepay", "opusdec" },
-  /* G.722 samples at 16 kHz but its RTP clock is 8000 (RFC 3551). */
-  [AMGW_AUDIO_G722] = { "G722", 8000, 16000, 9, TRUE,
-                        "avenc_g722", "rtpg722pay", "rtpg722depay", "avdec_g722" },
-  [AMGW_AUDIO_PCMU] = { "PCMU", 8000, 8000, 0, TRUE,
-                        "mulawenc", "rtppcmupay", "rtppcmudepay", "mulawdec" },
-  [AMGW_AUDIO_PCMA] = { "PCMA", 8000, 8000, 8, TRUE,
-                        "alawenc", "rtppcmapay", "rtppcmadepay", "alawdec" },
-};
 
 typedef enum { FRAME_SILENCE, FRAME_TONE, FRAME_ECHO } FrameKind;
 
 struct _AmgwAudio {
   guint id;                      /* "audio N" in the log, pipelines amgw-audio-N-{out,in} */
+  AmgwPipeOwner owner;           /* "audio N"; the bus's lock and flag; OUT's @send */
   AmgwAudioFormat send_fmt, recv_fmt;
-  AmgwAudioSend send;
-  gpointer user_data;
 
   GstElement *out_pipeline, *out_src, *out_sink;
   GstElement *in_pipeline, *in_src, *in_sink;
@@ -125,10 +103,8 @@ struct _AmgwAudio {
   gboolean echoing, echo_primed;
   gint16 *echo_ring;             /* ECHO_MAX_SAMPLES */
   guint echo_read, echo_fill;
-  gboolean remote_ssrc_known;
-  guint32 remote_ssrc, candidate_ssrc;
-  guint candidate_count;
-  AmgwAudioStats stats;          /* counters, level, frequency, failed */
+  AmgwRtpInlet inlet;            /* IN's packets: payload type, remote SSRC, counts */
+  AmgwAudioStats stats;          /* packets out, level, frequency, failed (in: the inlet's) */
   gint64 analysed_at;            /* monotonic us; 0 never */
 
   /* OUT's streaming thread only. */
@@ -142,118 +118,10 @@ struct _AmgwAudio {
   GstFFTF32Complex *ana_freq;    /* ANALYSIS_SAMPLES / 2 + 1 */
 };
 
-G_DEFINE_QUARK (amgw-audio-error-quark, amgw_audio_error)
-
-static void
-ensure_debug (void)
-{
-  static gsize once = 0;
-
-  if (g_once_init_enter (&once)) {
-    GST_DEBUG_CATEGORY_INIT (amgw_pipe_debug, "amgw-pipe", 0, "amgw GStreamer pipelines");
-    g_once_init_leave (&once, 1);
-  }
-}
-
 static const char *
 codec_name (AmgwAudioCodec codec)
 {
-  return codec_infos[codec].name;
-}
-
-/* Checks @fmt against what the RTP elements accept and fills in the default
- * clock rate. */
-static gboolean
-check_format (AmgwAudioFormat *fmt, const char *what, GError **error)
-{
-  const CodecInfo *info;
-
-  if ((guint) fmt->codec >= G_N_ELEMENTS (codec_infos))
-    goto bad_codec;
-  info = &codec_infos[fmt->codec];
-  if (fmt->clock_rate == 0)
-    fmt->clock_rate = info->clock_rate;
-  if (fmt->clock_rate != info->clock_rate)
-    goto bad_clock;
-  if (!((fmt->pt >= 96 && fmt->pt <= 127) ||
-        (info->static_pt >= 0 && fmt->pt == (guint) info->static_pt)))
-    goto bad_pt;
-  return TRUE;
-
-  /* ERRORS */
-bad_codec:
-  g_set_error (error, AMGW_AUDIO_ERROR, AMGW_AUDIO_ERROR_INVALID,
-      "%s: unknown codec %d", what, (int) fmt->codec);
-  return FALSE;
-bad_clock:
-  g_set_error (error, AMGW_AUDIO_ERROR, AMGW_AUDIO_ERROR_INVALID,
-      "%s: %s needs an RTP clock rate of %u, not %u", what, info->name,
-      info->clock_rate, fmt->clock_rate);
-  return FALSE;
-bad_pt:
-  g_set_error (error, AMGW_AUDIO_ERROR, AMGW_AUDIO_ERROR_INVALID,
-      "%s: payload type %u cannot carry %s", what, fmt->pt, info->name);
-  return FALSE;
-}
-
-static GstElement *
-make_element (GstElement *bin, const char *factory, GError **error)
-{
-  GstElement *e = gst_element_factory_make (factory, NULL);
-
-  if (e == NULL) {
-    g_set_error (error, AMGW_AUDIO_ERROR, AMGW_AUDIO_ERROR_MISSING_ELEMENT,
-        "GStreamer element %s is missing (gstreamer1.0-plugins-base/good/bad, gstreamer1.0-libav)",
-        factory);
-    return NULL;
-  }
-  gst_bin_add (GST_BIN (bin), e);
-  return e;
-}
-
-static GstCaps *
-pcm_caps (guint rate)
-{
-  return gst_caps_new_simple ("audio/x-raw",
-      "format", G_TYPE_STRING, "S16LE",
-      "layout", G_TYPE_STRING, "interleaved",
-      "rate", G_TYPE_INT, (int) rate,
-      "channels", G_TYPE_INT, 1, NULL);
-}
-
-/* ---- bus ---------------------------------------------------------------- */
-
-/* Runs on whichever thread posts; we only log, note errors, and drop, so the
- * bus never queues messages (there is no main loop watching it). */
-static GstBusSyncReply
-bus_sync_cb (GstBus *bus, GstMessage *msg, gpointer user_data)
-{
-  AmgwAudio *a = user_data;
-  GError *err = NULL;
-  gchar *dbg = NULL;
-
-  switch (GST_MESSAGE_TYPE (msg)) {
-    case GST_MESSAGE_ERROR:
-      gst_message_parse_error (msg, &err, &dbg);
-      GST_ERROR ("audio %u: %s: %s (%s)", a->id, GST_OBJECT_NAME (GST_MESSAGE_SRC (msg)),
-          err->message, dbg ? dbg : "");
-      g_mutex_lock (&a->lock);
-      a->stats.failed = TRUE;
-      g_mutex_unlock (&a->lock);
-      break;
-    case GST_MESSAGE_WARNING:
-      gst_message_parse_warning (msg, &err, &dbg);
-      GST_WARNING ("audio %u: %s: %s (%s)", a->id, GST_OBJECT_NAME (GST_MESSAGE_SRC (msg)),
-          err->message, dbg ? dbg : "");
-      break;
-    default:
-      break;
-  }
-  g_clear_error (&err);
-  g_free (dbg);
-  /* Dropping is taking: the handler owns the message then. */
-  gst_message_unref (msg);
-  return GST_BUS_DROP;
+  return amgw_codec_info (codec)->name;
 }
 
 /* ---- OUT: frame source --------------------------------------------------- */
@@ -374,47 +242,22 @@ out_need_data_cb (GstAppSrc *src, guint length, gpointer user_data)
   gst_app_src_push_buffer (src, buf);
 }
 
-/* appsink new-sample, on OUT's streaming thread, paced by the clock. */
-static GstFlowReturn
-out_new_sample_cb (GstAppSink *sink, gpointer user_data)
+/* Under the lock: whether a packet leaves (not on hold), numbered by us. */
+static gboolean
+out_admit_locked (gpointer data, guint8 *packet, gsize len)
 {
-  AmgwAudio *a = user_data;
-  guint8 packet[AMGW_AUDIO_MTU];
-  GstSample *sample;
-  GstBuffer *buf;
-  gsize len;
-  gboolean deliver;
+  AmgwAudio *a = data;
 
-  sample = gst_app_sink_try_pull_sample (sink, 0);
-  if (sample == NULL)
-    return gst_app_sink_is_eos (sink) ? GST_FLOW_EOS : GST_FLOW_OK;
-  buf = gst_sample_get_buffer (sample);
-  len = buf ? gst_buffer_get_size (buf) : 0;
-  if (len < 12 || len > sizeof packet) {
-    GST_WARNING ("audio %u: payloader produced a %" G_GSIZE_FORMAT "-byte packet, dropped",
-        a->id, len);
-    gst_sample_unref (sample);
-    return GST_FLOW_OK;
-  }
-  gst_buffer_extract (buf, 0, packet, len);
-  gst_sample_unref (sample);
-
-  g_mutex_lock (&a->lock);
-  deliver = a->sending && !a->closing;
-  if (deliver) {
-    if (a->mark_next)
-      packet[1] |= 0x80;
-    a->mark_next = FALSE;
-    GST_WRITE_UINT16_BE (packet + 2, a->out_seq);
-    a->out_seq++;
-    a->stats.packets_out++;
-    a->stats.bytes_out += len;
-  }
-  g_mutex_unlock (&a->lock);
-
-  if (deliver && a->send != NULL)
-    a->send (packet, len, a->user_data);
-  return GST_FLOW_OK;
+  if (!a->sending || a->closing)
+    return FALSE;
+  if (a->mark_next)
+    packet[1] |= 0x80;
+  a->mark_next = FALSE;
+  GST_WRITE_UINT16_BE (packet + 2, a->out_seq);
+  a->out_seq++;
+  a->stats.packets_out++;
+  a->stats.bytes_out += len;
+  return TRUE;
 }
 
 /* ---- IN: analysis and echo ---------------------------------------------- */
@@ -519,116 +362,60 @@ static GstElement *
 new_pipeline (AmgwAudio *a, const char *dir)
 {
   g_autofree char *name = g_strdup_printf ("amgw-audio-%u-%s", a->id, dir);
-  GstElement *pipeline = gst_pipeline_new (name);
-  GstBus *bus = gst_element_get_bus (pipeline);
 
-  gst_bus_set_sync_handler (bus, bus_sync_cb, a, NULL);
-  gst_object_unref (bus);
-  return pipeline;
+  return amgw_pipe_new_pipeline (name, &a->owner);
 }
 
 static gboolean
 build_out (AmgwAudio *a, GError **error)
 {
-  const CodecInfo *info = &codec_infos[a->send_fmt.codec];
-  GstElement *convert, *resample, *filter, *enc, *pay;
+  GstElement *convert, *enc;
   GstCaps *caps;
   GstAppSrcCallbacks src_cb = { .need_data = out_need_data_cb };
-  GstAppSinkCallbacks sink_cb = { .new_sample = out_new_sample_cb };
 
   a->out_pipeline = new_pipeline (a, "out");
-  if (!(a->out_src = make_element (a->out_pipeline, "appsrc", error)) ||
-      !(convert = make_element (a->out_pipeline, "audioconvert", error)) ||
-      !(resample = make_element (a->out_pipeline, "audioresample", error)) ||
-      !(filter = make_element (a->out_pipeline, "capsfilter", error)) ||
-      !(enc = make_element (a->out_pipeline, info->encoder, error)) ||
-      !(pay = make_element (a->out_pipeline, info->payloader, error)) ||
-      !(a->out_sink = make_element (a->out_pipeline, "appsink", error)))
+  if (!(a->out_src = amgw_pipe_make_element (a->out_pipeline, "appsrc", error)) ||
+      !amgw_pipe_add_rtp_encoder (a->out_pipeline, &a->send_fmt, "sending pipeline", &convert,
+          &enc, &a->out_sink, error))
     return FALSE;
 
   /* Pulled one frame at a time (need-data), timestamps ours, not live: the
    * clock-synced appsink is what paces it. */
-  caps = pcm_caps (PCM_RATE);
+  caps = amgw_pipe_pcm_caps (PCM_RATE);
   g_object_set (a->out_src, "caps", caps, "format", GST_FORMAT_TIME, "is-live", FALSE,
       "stream-type", GST_APP_STREAM_TYPE_STREAM, "emit-signals", FALSE,
       "max-bytes", (guint64) (2 * FRAME_SAMPLES * sizeof (gint16)), NULL);
   gst_caps_unref (caps);
   gst_app_src_set_callbacks (GST_APP_SRC (a->out_src), &src_cb, a, NULL);
 
-  caps = gst_caps_new_simple ("audio/x-raw", "rate", G_TYPE_INT, (int) info->codec_rate,
-      "channels", G_TYPE_INT, 1, NULL);
-  g_object_set (filter, "caps", caps, NULL);
-  gst_caps_unref (caps);
-
-  if (a->send_fmt.codec == AMGW_AUDIO_OPUS) {
-    gst_util_set_object_arg (G_OBJECT (enc), "frame-size", "20");
-    g_object_set (enc, "inband-fec", TRUE,
-        "packet-loss-percentage", OPUS_EXPECTED_LOSS_PERCENT, NULL);
-  }
-
-  g_object_set (pay, "pt", a->send_fmt.pt, "mtu", (guint) AMGW_AUDIO_MTU, NULL);
-  if (a->send_fmt.ssrc != 0)
-    g_object_set (pay, "ssrc", (guint) a->send_fmt.ssrc, NULL);
-  if (info->ptime_fixed)
-    g_object_set (pay, "min-ptime", (gint64) FRAME_DURATION,
-        "max-ptime", (gint64) FRAME_DURATION, NULL);
-
+  /* Synced on the clock: packets leave in real time, handed to @send on
+   * OUT's streaming thread. */
   g_object_set (a->out_sink, "sync", TRUE, "enable-last-sample", FALSE,
       "max-buffers", 4, "drop", TRUE, "emit-signals", FALSE, NULL);
-  gst_app_sink_set_callbacks (GST_APP_SINK (a->out_sink), &sink_cb, a, NULL);
+  amgw_pipe_deliver_from (a->out_sink, &a->owner);
 
-  if (!gst_element_link_many (a->out_src, convert, resample, filter, enc, pay, a->out_sink, NULL))
-    goto link_failed;
+  if (!gst_element_link (a->out_src, convert))
+    return amgw_pipe_link_failed ("sending pipeline", codec_name (a->send_fmt.codec), error);
   return TRUE;
-
-  /* ERRORS */
-link_failed:
-  g_set_error (error, AMGW_AUDIO_ERROR, AMGW_AUDIO_ERROR_FAILED,
-      "could not link the sending pipeline for %s", info->name);
-  return FALSE;
 }
 
 static gboolean
 build_in (AmgwAudio *a, GError **error)
 {
-  const CodecInfo *info = &codec_infos[a->recv_fmt.codec];
-  GstElement *jitter, *depay, *dec, *convert, *resample, *filter;
+  GstElement *jitter, *dec, *convert, *resample, *filter;
   GstCaps *caps;
   GstAppSinkCallbacks sink_cb = { .new_sample = in_new_sample_cb };
 
   a->in_pipeline = new_pipeline (a, "in");
-  if (!(a->in_src = make_element (a->in_pipeline, "appsrc", error)) ||
-      !(jitter = make_element (a->in_pipeline, "rtpjitterbuffer", error)) ||
-      !(depay = make_element (a->in_pipeline, info->depayloader, error)) ||
-      !(dec = make_element (a->in_pipeline, info->decoder, error)) ||
-      !(convert = make_element (a->in_pipeline, "audioconvert", error)) ||
-      !(resample = make_element (a->in_pipeline, "audioresample", error)) ||
-      !(filter = make_element (a->in_pipeline, "capsfilter", error)) ||
-      !(a->in_sink = make_element (a->in_pipeline, "appsink", error)))
+  if (!amgw_pipe_add_rtp_decoder (a->in_pipeline, &a->recv_fmt, JITTER_LATENCY_MS, FALSE,
+          "receiving pipeline", &a->in_src, &jitter, &dec, error) ||
+      !(convert = amgw_pipe_make_element (a->in_pipeline, "audioconvert", error)) ||
+      !(resample = amgw_pipe_make_element (a->in_pipeline, "audioresample", error)) ||
+      !(filter = amgw_pipe_make_element (a->in_pipeline, "capsfilter", error)) ||
+      !(a->in_sink = amgw_pipe_make_element (a->in_pipeline, "appsink", error)))
     return FALSE;
 
-  caps = gst_caps_new_simple ("application/x-rtp",
-      "media", G_TYPE_STRING, "audio",
-      "encoding-name", G_TYPE_STRING, info->name,
-      "clock-rate", G_TYPE_INT, (int) a->recv_fmt.clock_rate,
-      "payload", G_TYPE_INT, (int) a->recv_fmt.pt, NULL);
-  /* Live, timestamped on arrival, never blocking the pusher: past the ceiling
-   * the oldest packets go. */
-  g_object_set (a->in_src, "caps", caps, "format", GST_FORMAT_TIME, "is-live", TRUE,
-      "do-timestamp", TRUE, "block", FALSE, "emit-signals", FALSE,
-      "max-bytes", (guint64) IN_QUEUE_MAX_BYTES, NULL);
-  gst_util_set_object_arg (G_OBJECT (a->in_src), "leaky-type", "downstream");
-  gst_caps_unref (caps);
-
-  /* do-lost: decoders get gap events, and opusdec conceals.  Not opusdec's
-   * use-inband-fec: in 1.22 a packet it fails to decode stays its delayed
-   * "last buffer" for good, so one corrupt packet silences the stream (seen
-   * in the garbage test); it would also add 20 ms. */
-  g_object_set (jitter, "latency", (guint) JITTER_LATENCY_MS, "do-lost", TRUE, NULL);
-  if (a->recv_fmt.codec == AMGW_AUDIO_OPUS)
-    g_object_set (dec, "plc", TRUE, NULL);
-
-  caps = pcm_caps (PCM_RATE);
+  caps = amgw_pipe_pcm_caps (PCM_RATE);
   g_object_set (filter, "caps", caps, NULL);
   gst_caps_unref (caps);
 
@@ -636,31 +423,9 @@ build_in (AmgwAudio *a, GError **error)
       "max-buffers", 8, "drop", TRUE, "emit-signals", FALSE, NULL);
   gst_app_sink_set_callbacks (GST_APP_SINK (a->in_sink), &sink_cb, a, NULL);
 
-  if (!gst_element_link_many (a->in_src, jitter, depay, dec, convert, resample, filter,
-          a->in_sink, NULL))
-    goto link_failed;
+  if (!gst_element_link_many (dec, convert, resample, filter, a->in_sink, NULL))
+    return amgw_pipe_link_failed ("receiving pipeline", codec_name (a->recv_fmt.codec), error);
   return TRUE;
-
-  /* ERRORS */
-link_failed:
-  g_set_error (error, AMGW_AUDIO_ERROR, AMGW_AUDIO_ERROR_FAILED,
-      "could not link the receiving pipeline for %s", info->name);
-  return FALSE;
-}
-
-static void
-stop_pipeline (GstElement **pipeline)
-{
-  GstBus *bus;
-
-  if (*pipeline == NULL)
-    return;
-  /* Down to NULL joins the streaming threads: no callback runs after this. */
-  gst_element_set_state (*pipeline, GST_STATE_NULL);
-  bus = gst_element_get_bus (*pipeline);
-  gst_bus_set_sync_handler (bus, NULL, NULL, NULL);
-  gst_object_unref (bus);
-  gst_clear_object (pipeline);
 }
 
 AmgwAudio *
@@ -673,17 +438,16 @@ amgw_audio_new (const AmgwAudioFormat *send_fmt, const AmgwAudioFormat *recv_fmt
   g_return_val_if_fail (send_fmt != NULL && recv_fmt != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (!gst_init_check (NULL, NULL, error))
+  if (!amgw_pipe_init (error))
     return NULL;
-  ensure_debug ();
 
   a = g_new0 (AmgwAudio, 1);
   g_mutex_init (&a->lock);
   a->id = (guint) g_atomic_int_add (&next_id, 1);
+  amgw_pipe_owner_init (&a->owner, &a->lock, &a->stats.failed, out_admit_locked, a, send,
+      user_data, "audio %u", a->id);
   a->send_fmt = *send_fmt;
   a->recv_fmt = *recv_fmt;
-  a->send = send;
-  a->user_data = user_data;
   a->sending = TRUE;
   a->mark_next = TRUE;
   a->out_seq = (guint16) g_random_int ();
@@ -698,10 +462,11 @@ amgw_audio_new (const AmgwAudioFormat *send_fmt, const AmgwAudioFormat *recv_fmt
    * read it as "any" rather than refuse every packet. */
   if (a->recv_fmt.ssrc != 0 && a->recv_fmt.ssrc == a->send_fmt.ssrc)
     a->recv_fmt.ssrc = 0;
-  if (!check_format (&a->send_fmt, "sending", error) ||
-      !check_format (&a->recv_fmt, "receiving", error) ||
+  if (!amgw_pipe_check_format (&a->send_fmt, "sending", error) ||
+      !amgw_pipe_check_format (&a->recv_fmt, "receiving", error) ||
       !build_out (a, error) || !build_in (a, error))
     return NULL;
+  amgw_rtp_inlet_init (&a->inlet, &a->recv_fmt);
 
   if (gst_element_set_state (a->in_pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE ||
       gst_element_set_state (a->out_pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
@@ -731,10 +496,10 @@ amgw_audio_free (AmgwAudio *a)
   g_mutex_unlock (&a->lock);
 
   /* IN first: it feeds the echo ring that OUT reads. */
-  stop_pipeline (&a->in_pipeline);
-  stop_pipeline (&a->out_pipeline);
+  amgw_pipe_stop (&a->in_pipeline);
+  amgw_pipe_stop (&a->out_pipeline);
   GST_INFO ("audio %u: stopped after %" G_GUINT64_FORMAT " packets in, %" G_GUINT64_FORMAT
-      " out", a->id, a->stats.packets_in, a->stats.packets_out);
+      " out", a->id, a->inlet.packets, a->stats.packets_out);
 
   if (a->fft != NULL)
     gst_fft_f32_free (a->fft);
@@ -790,70 +555,21 @@ amgw_audio_set_sending (AmgwAudio *a, gboolean sending)
   GST_INFO ("audio %u: %s", a->id, sending ? "sending" : "on hold");
 }
 
-/* Accepts @ssrc if it is the remote's; a different one is adopted only once
- * it arrives SSRC_SWITCH_PACKETS times in a row, so stray packets cannot
- * steal the stream but a real change of source is followed. */
-static gboolean
-accept_ssrc_locked (AmgwAudio *a, guint32 ssrc)
-{
-  if (a->recv_fmt.ssrc != 0)
-    return ssrc == a->recv_fmt.ssrc;
-  if (!a->remote_ssrc_known || ssrc == a->remote_ssrc) {
-    a->remote_ssrc_known = TRUE;
-    a->remote_ssrc = ssrc;
-    a->candidate_count = 0;
-    return TRUE;
-  }
-  if (ssrc != a->candidate_ssrc) {
-    a->candidate_ssrc = ssrc;
-    a->candidate_count = 0;
-  }
-  if (++a->candidate_count < SSRC_SWITCH_PACKETS)
-    return FALSE;
-  GST_INFO ("audio %u: remote SSRC %08x -> %08x", a->id, a->remote_ssrc, ssrc);
-  a->remote_ssrc = ssrc;
-  a->candidate_count = 0;
-  return TRUE;
-}
-
 void
 amgw_audio_push_rtp (AmgwAudio *a, const guint8 *rtp, gsize len)
 {
-  GstRTPBuffer rtp_buf = GST_RTP_BUFFER_INIT;
-  GstBuffer *buf = NULL;
-  guint pt = G_MAXUINT;
-  guint32 ssrc = 0;
   gboolean valid;
 
   g_return_if_fail (a != NULL);
   g_return_if_fail (rtp != NULL || len == 0);
 
-  if (len >= 12 && len <= AMGW_AUDIO_MAX_RTP_BYTES) {
-    buf = gst_buffer_new_memdup (rtp, len);
-    if (gst_rtp_buffer_map (buf, GST_MAP_READ, &rtp_buf)) {
-      pt = gst_rtp_buffer_get_payload_type (&rtp_buf);
-      ssrc = gst_rtp_buffer_get_ssrc (&rtp_buf);
-      gst_rtp_buffer_unmap (&rtp_buf);
-    }
-  }
-
   g_mutex_lock (&a->lock);
-  a->stats.packets_in++;
-  a->stats.bytes_in += len;
-  valid = !a->closing && pt == a->recv_fmt.pt && accept_ssrc_locked (a, ssrc);
-  if (!valid)
-    a->stats.packets_invalid++;
+  valid = amgw_rtp_inlet_admit_locked (&a->inlet, rtp, len, !a->closing, a->owner.name);
   g_mutex_unlock (&a->lock);
 
-  if (!valid) {
-    GST_LOG ("audio %u: dropped a %" G_GSIZE_FORMAT "-byte packet (pt %d, ssrc %08x)", a->id,
-        len, pt == G_MAXUINT ? -1 : (int) pt, ssrc);
-    if (buf != NULL)
-      gst_buffer_unref (buf);
-    return;
-  }
   /* Takes the buffer; never blocks (block=false, leaky). */
-  gst_app_src_push_buffer (GST_APP_SRC (a->in_src), buf);
+  if (valid)
+    gst_app_src_push_buffer (GST_APP_SRC (a->in_src), gst_buffer_new_memdup (rtp, len));
 }
 
 void
@@ -863,6 +579,9 @@ amgw_audio_get_stats (AmgwAudio *a, AmgwAudioStats *out)
 
   g_mutex_lock (&a->lock);
   *out = a->stats;
+  out->packets_in = a->inlet.packets;
+  out->bytes_in = a->inlet.bytes;
+  out->packets_invalid = a->inlet.invalid;
   out->tone_hz = a->tone_hz;
   out->echoing = a->echoing;
   if (a->analysed_at == 0 || g_get_monotonic_time () - a->analysed_at > ANALYSIS_STALE_US) {

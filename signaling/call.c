@@ -39,6 +39,7 @@ struct _AmgwCall {
   AmgwCallSm sm;
   AmgwLeg *alexa_leg;
   AmgwLeg *bridge_leg;
+  AmgwLegJoin *join;        /* (nullable) the legs' media, relayed both ways */
 
   /* What was dialled: kept for records and the operators' view. */
   char *bridge_protocol;
@@ -123,11 +124,54 @@ store_session (AmgwCall *call)
     GST_ERROR ("[%s] cannot store the session: %s", call->session_id, error->message);
 }
 
+/* Disconnects the legs' media: before either leg hangs up or goes. */
+static void
+unjoin_legs (AmgwCall *call)
+{
+  const AmgwLegJoiner *joiner = amgw_leg_get_joiner ();
+
+  if (call->join && joiner)
+    joiner->unjoin (call->join);
+  call->join = NULL;
+}
+
+static void
+on_dtmf_from_alexa (char digit, gpointer user_data)
+{
+  AmgwCall *call = user_data;
+  g_autoptr (GError) error = NULL;
+  char digits[2] = { digit, '\0' };
+
+  if (call->ended || call->bridge_leg == NULL)
+    return;
+  if (!amgw_leg_send_dtmf (call->bridge_leg, digits, &error))
+    GST_WARNING ("[%s] a DTMF digit from the Alexa device is not relayed: %s",
+        call->session_id, error->message);
+}
+
+/* Connects the legs' media (relayed once both have negotiated), when the
+ * media library registered a joiner. */
+static void
+join_legs (AmgwCall *call)
+{
+  const AmgwLegJoiner *joiner = amgw_leg_get_joiner ();
+  AmgwLegJoinCallbacks cb = { .dtmf = on_dtmf_from_alexa };
+  g_autoptr (GError) error = NULL;
+
+  if (joiner == NULL || call->join || !call->alexa_leg || !call->bridge_leg)
+    return;
+  call->join = joiner->join (call->alexa_leg, call->bridge_leg, call->session_id, &cb, call,
+      &error);
+  if (call->join == NULL)
+    GST_WARNING ("[%s] the legs' media are not joined: %s", call->session_id, error->message);
+}
+
 static void
 call_free (AmgwCall *call)
 {
   g_clear_handle_id (&call->timer, g_source_remove);
   g_clear_handle_id (&call->check_timer, g_source_remove);
+  unjoin_legs (call);
   amgw_leg_free (call->alexa_leg);
   amgw_leg_free (call->bridge_leg);
   g_free (call->session_id);
@@ -344,6 +388,7 @@ call_end (AmgwCall *call, EndOrigin origin, AmgwResultCode result, const char *m
     send_signal (call, sig);
   }
   call->sm.phase = AMGW_PHASE_ENDED;
+  unjoin_legs (call);
   if (call->bridge_leg && origin != END_BY_BRIDGE)
     amgw_leg_hangup (call->bridge_leg, result);
   if (call->alexa_leg)
@@ -668,6 +713,7 @@ amgw_gateway_join_meeting (AmgwGateway *gw, const AmgwRoom *room,
       call->meeting_id ? "@" : "", call->bridge_endpoint);
   amgw_metrics_add ("amgw_calls_started_total", 1, "direction", "to-alexa", NULL);
   store_session (call);
+  join_legs (call);
   amgw_leg_create_offer (call->alexa_leg, AMGW_MEDIA_SENDRECV, FALSE, alexa_offer_ready, call);
   return call;
 
@@ -797,8 +843,14 @@ alexa_answer_ready (AmgwLeg *leg, const char *sdp, const GError *error, gpointer
   if (!sdp_usable (call, sdp, error))
     return;
   call->local_answer = g_strdup (sdp);
+  AmgwLegMedia alexa_media;
+
   target.protocol = call->bridge_protocol;
   target.callee = call->callee;
+  /* The device's codec first in the offer to the bridge: passthrough if it
+   * takes it. */
+  if (amgw_leg_get_media (call->alexa_leg, &alexa_media))
+    target.codec = alexa_media.encoding;
   if (!amgw_leg_dial (call->bridge_leg, &target, &local)) {
     call_end (call, END_BY_GATEWAY, AMGW_RESULT_INTERNAL_ERROR, local->message);
     return;
@@ -856,6 +908,7 @@ on_initiate_outbound_call (AmgwGateway *gw, const AmgwSignal *event)
     call_end (call, END_BY_GATEWAY, AMGW_RESULT_INTERNAL_ERROR, error->message);
     return;
   }
+  join_legs (call);
   amgw_leg_create_answer (call->alexa_leg, event->sdp, AMGW_MEDIA_SENDRECV,
       alexa_answer_ready, call);
 }
@@ -1219,6 +1272,10 @@ amgw_call_to_json (AmgwCall *call)
   add_nullable (alexa, "kind", call->alexa_leg ? call->alexa_leg->klass->kind : NULL);
   if (call->alexa_leg)
     amgw_leg_describe (call->alexa_leg, alexa);
+  if (call->join && amgw_leg_get_joiner ())
+    amgw_leg_get_joiner ()->describe (call->join, o);
+  else
+    cJSON_AddNullToObject (o, "relay");
   return o;
 }
 

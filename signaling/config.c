@@ -819,12 +819,13 @@ static const char *const alexa_keys[] = {
 };
 static const char *const media_keys[] = {
   "public-ip", "rtp-port-min", "rtp-port-max", "stun-server", "turn-server", "turn-user",
-  "turn-password", "interfaces", "dtls-certificate", "dtls-private-key", "ice-timeout", NULL
+  "turn-password", "interfaces", "dtls-certificate", "dtls-private-key", "ice-timeout", "codecs",
+  "jitter-buffer", NULL
 };
 static const char *const sip_keys[] = {
   "listen", "public-ip", "user", "password", "dtmf", "outbound-proxy", "register", "registrar",
   "ca-file", "dial-template", "dtmf-pause", "invite-timeout", "session-expires",
-  "inactivity-timeout", NULL
+  "inactivity-timeout", "codecs", NULL
 };
 static const char *const provider_keys[] = {
   "dial-template", "dtmf", "dtmf-pause", NULL
@@ -889,6 +890,8 @@ amgw_config_free (AmgwConfig *config)
   g_free (config->turn_user);
   wipe_string (&config->turn_password);
   g_strfreev (config->interfaces);
+  g_strfreev (config->media_codecs);
+  g_strfreev (config->sip_codecs);
   g_free (config->sip_listen);
   g_free (config->sip_public_ip);
   g_free (config->sip_user);
@@ -923,6 +926,13 @@ config_new_with_defaults (const char *source)
   config->max_retries = 4;
   config->setup_timeout_ms = 30000;
   config->ice_timeout_ms = 20000;
+  {
+    static const char *const alexa[] = { "OPUS", "G722", "PCMU", "PCMA", NULL };
+    static const char *const sip[] = { "OPUS", "G722", "PCMU", "PCMA", NULL };
+    config->media_codecs = g_strdupv ((char **) alexa);
+    config->sip_codecs = g_strdupv ((char **) sip);
+  }
+  config->jitter_buffer_ms = 60;
   config->ring_timeout_ms = 60000;
   config->rtp_port_min = 10000;
   config->rtp_port_max = 20000;
@@ -1176,6 +1186,48 @@ load_interfaces (Loader *loader, const char *g)
   }
 }
 
+/* A codec preference: opus, G722, PCMU, PCMA in some order, each once. */
+static void
+get_codecs (Loader *loader, const char *g, char ***out)
+{
+  static const char *const known[] = { "OPUS", "G722", "PCMU", "PCMA" };
+  g_autofree char *s = amgw_ini_check_get_string (loader->check, g, "codecs");
+  g_auto (GStrv) parts = NULL;
+  g_autoptr (GStrvBuilder) builder = NULL;
+  guint seen = 0;
+
+  if (s == NULL)
+    return;
+  builder = g_strv_builder_new ();
+  parts = g_strsplit_set (s, ";, ", -1);
+  for (guint i = 0; parts[i] != NULL; i++) {
+    guint k;
+
+    if (*parts[i] == '\0')
+      continue;
+    for (k = 0; k < G_N_ELEMENTS (known); k++)
+      if (g_ascii_strcasecmp (parts[i], known[k]) == 0)
+        break;
+    if (k == G_N_ELEMENTS (known) || strlen (parts[i]) > 8) {
+      amgw_ini_check_problem (loader->check, g, "codecs",
+          "unknown codec \"%.16s\": use opus, G722, PCMU and PCMA", parts[i]);
+      return;
+    }
+    if (seen & (1u << k)) {
+      amgw_ini_check_problem (loader->check, g, "codecs", "%s is listed twice", known[k]);
+      return;
+    }
+    seen |= 1u << k;
+    g_strv_builder_add (builder, known[k]);
+  }
+  if (seen == 0) {
+    amgw_ini_check_problem (loader->check, g, "codecs", "lists no codec");
+    return;
+  }
+  g_strfreev (*out);
+  *out = g_strv_builder_end (builder);
+}
+
 static void
 load_media (Loader *loader)
 {
@@ -1206,6 +1258,8 @@ load_media (Loader *loader)
   load_interfaces (loader, g);
   get_uint (loader, g, "ice-timeout", CONFIG_MIN_TIMEOUT_MS, CONFIG_MAX_TIMEOUT_MS,
       &config->ice_timeout_ms);
+  get_codecs (loader, g, &config->media_codecs);
+  get_uint (loader, g, "jitter-buffer", 10, 500, &config->jitter_buffer_ms);
   {
     g_autofree char *cert = amgw_ini_check_get_string (loader->check, g, "dtls-certificate");
     g_autofree char *key = amgw_ini_check_get_string (loader->check, g, "dtls-private-key");
@@ -1333,7 +1387,7 @@ load_sip (Loader *loader)
   get_uint (loader, g, "session-expires", CONFIG_MIN_SESSION_EXPIRES_S,
       CONFIG_MAX_SESSION_EXPIRES_S, &config->sip_session_expires_s);
   get_uint (loader, g, "inactivity-timeout", CONFIG_MIN_TIMEOUT_MS, CONFIG_MAX_TIMEOUT_MS,
-      &config->sip_inactivity_timeout_ms);
+      &config->sip_inactivity_timeout_ms);  get_codecs (loader, g, &config->sip_codecs);
 }
 
 static void
@@ -1670,6 +1724,12 @@ static const char default_text[] =
   "#dtls-private-key =\n"
   "# ICE and the DTLS handshake must complete within this, 100 to 600000 ms.\n"
   "ice-timeout = 20000\n"
+  "# The codecs offered to the Alexa device, in order of preference: opus,\n"
+  "# G722, PCMU, PCMA.  When the device and the bridge end up with the same\n"
+  "# codec, packets pass through untranscoded.\n"
+  "codecs = opus, G722, PCMU, PCMA\n"
+  "# The jitter buffer of transcoded media, 10 to 500 ms.\n"
+  "jitter-buffer = 60\n"
   "\n"
   "[sip]\n"
   "# The SIP user agent's address, host:port.  Not set: the SIP stack chooses.\n"
@@ -1700,6 +1760,8 @@ static const char default_text[] =
   "session-expires = 1800\n"
   "# No RTP from the bridge for this long: the call ends, 100 to 600000 ms.\n"
   "inactivity-timeout = 30000\n"
+  "# The codecs offered to meeting bridges, in order of preference.\n"
+  "codecs = opus, G722, PCMU, PCMA\n"
   "\n"
   "[meetings]\n"
   "# The meeting directory: calendarEventId -> meeting (see meetings.ini).  It is\n"

@@ -200,6 +200,56 @@ amgw_leg_free (AmgwLeg *leg)
   g_free (protocol);
 }
 
+gboolean
+amgw_leg_get_media (AmgwLeg *leg, AmgwLegMedia *out)
+{
+  return leg->klass->get_media != NULL && leg->klass->get_media (leg, out);
+}
+
+gboolean
+amgw_leg_prefer_codec (AmgwLeg *leg, const char *encoding)
+{
+  return leg->klass->prefer_codec != NULL && leg->klass->prefer_codec (leg, encoding);
+}
+
+void
+amgw_leg_set_media_sink (AmgwLeg *leg, AmgwLegRtpSink sink, gpointer user_data)
+{
+  if (leg->klass->set_media_sink)
+    leg->klass->set_media_sink (leg, sink, user_data);
+}
+
+void
+amgw_leg_send_media (AmgwLeg *leg, const guint8 *rtp, gsize len)
+{
+  if (leg->klass->send_media)
+    leg->klass->send_media (leg, rtp, len);
+}
+
+gboolean
+amgw_leg_send_dtmf (AmgwLeg *leg, const char *digits, GError **error)
+{
+  if (leg->klass->send_dtmf == NULL) {
+    unavailable (leg, "send DTMF", error);
+    return FALSE;
+  }
+  return leg->klass->send_dtmf (leg, digits, error);
+}
+
+static const AmgwLegJoiner *joiner;
+
+void
+amgw_leg_set_joiner (const AmgwLegJoiner *j)
+{
+  joiner = j;
+}
+
+const AmgwLegJoiner *
+amgw_leg_get_joiner (void)
+{
+  return joiner;
+}
+
 const char *
 amgw_media_direction_name (AmgwMediaDirection direction)
 {

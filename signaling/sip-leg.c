@@ -42,6 +42,7 @@ GST_DEBUG_CATEGORY_STATIC (amgw_sip_debug);
 G_DEFINE_QUARK (amgw-sip-error-quark, amgw_sip_error)
 
 #define INFO_DIGIT_INTERVAL_MS 250     /* between two SIP INFO digits */
+#define SIP_MAX_DTMF_QUEUE 64          /* relayed digits waiting for the sequence playing */
 #define SHUTDOWN_WAIT_MS 3000          /* nua_shutdown: at most this long */
 #define MAX_AUTH_ATTEMPTS 1            /* one digest answer per challenge chain */
 #define SYSTEM_CA_FILE "/etc/ssl/certs/ca-certificates.crt"  /* [sip] ca-file not set */
@@ -366,6 +367,9 @@ struct _SipLeg {
   AmgwDtmfMode dtmf_mode;
   guint dtmf_pause_ms;
   guint info_pos;           /* next digit for SIP INFO */
+  char *playing;            /* (nullable) secret: the SIP INFO sequence under way */
+  gboolean dtmf_busy;       /* a sequence is playing (or the pin waits for its pause) */
+  GString *dtmf_queue;      /* digits relayed from Alexa meanwhile (secret) */
   guint invite_timer;
   guint dtmf_timer;
   gboolean ringing;
@@ -495,6 +499,8 @@ dup_sdp (const sip_t *sip)
 
 /* ---- DTMF after the answer ---- */
 
+static void dtmf_next (SipLeg *leg);
+
 static gboolean
 info_next_digit (gpointer data)
 {
@@ -503,11 +509,14 @@ info_next_digit (gpointer data)
   g_autofree char *body = NULL;
 
   leg->dtmf_timer = 0;
-  if (leg->ended || leg->digits == NULL || leg->h == NULL)
+  if (leg->ended || leg->playing == NULL || leg->h == NULL)
     return G_SOURCE_REMOVE;
-  digit = leg->digits[leg->info_pos];
+  digit = leg->playing[leg->info_pos];
   if (digit == '\0') {
     GST_INFO ("[%s] DTMF (SIP INFO) sent", leg_id (leg));
+    explicit_bzero (leg->playing, strlen (leg->playing));
+    g_clear_pointer (&leg->playing, g_free);
+    dtmf_next (leg);
     return G_SOURCE_REMOVE;
   }
   leg->info_pos++;
@@ -523,25 +532,83 @@ info_next_digit (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* Plays @digits now, in the leg's DTMF mode. */
+static void
+dtmf_play (SipLeg *leg, const char *digits)
+{
+  g_autoptr (GError) error = NULL;
+
+  leg->dtmf_busy = TRUE;
+  if (leg->dtmf_mode == AMGW_DTMF_INFO) {
+    g_free (leg->playing);
+    leg->playing = g_strdup (digits);
+    leg->info_pos = 0;
+    info_next_digit (leg);
+    return;
+  }
+  if (!amgw_rtp_session_send_dtmf (leg->rtp, digits, leg->dtmf_mode, leg->dtmf_pause_ms,
+          &error)) {
+    GST_WARNING ("[%s] cannot send DTMF: %s", leg_id (leg), error->message);
+    leg->dtmf_busy = FALSE;
+  }
+}
+
+/* A sequence ended: play what was relayed meanwhile. */
+static void
+dtmf_next (SipLeg *leg)
+{
+  g_autofree char *digits = NULL;
+
+  leg->dtmf_busy = FALSE;
+  if (leg->ended || leg->dtmf_queue == NULL || leg->dtmf_queue->len == 0)
+    return;
+  digits = g_strdup (leg->dtmf_queue->str);
+  explicit_bzero (leg->dtmf_queue->str, leg->dtmf_queue->len);
+  g_string_truncate (leg->dtmf_queue, 0);
+  dtmf_play (leg, digits);
+  explicit_bzero (digits, strlen (digits));
+}
+
 static gboolean
 dtmf_start (gpointer data)
 {
   SipLeg *leg = data;
-  g_autoptr (GError) error = NULL;
 
   leg->dtmf_timer = 0;
   if (leg->ended || leg->digits == NULL)
     return G_SOURCE_REMOVE;
   GST_INFO ("[%s] entering the meeting: %u DTMF digit(s) as %s", leg_id (leg),
       (guint) strlen (leg->digits), amgw_dtmf_mode_to_string (leg->dtmf_mode));
-  if (leg->dtmf_mode == AMGW_DTMF_INFO) {
-    leg->info_pos = 0;
-    return info_next_digit (leg);
-  }
-  if (!amgw_rtp_session_send_dtmf (leg->rtp, leg->digits, leg->dtmf_mode, leg->dtmf_pause_ms,
-          &error))
-    GST_WARNING ("[%s] cannot send DTMF: %s", leg_id (leg), error->message);
+  dtmf_play (leg, leg->digits);
+  if (!leg->dtmf_busy)
+    dtmf_next (leg);
   return G_SOURCE_REMOVE;
+}
+
+/* DTMF from the Alexa device, relayed in the bridge's DTMF mode: after the
+ * pin, one sequence at a time. */
+static gboolean
+sip_send_dtmf (AmgwLeg *base, const char *digits, GError **error)
+{
+  SipLeg *leg = (SipLeg *) base;
+
+  if (leg->ended || !leg->answered || leg->rtp == NULL) {
+    g_set_error (error, AMGW_LEG_ERROR, AMGW_LEG_ERROR_FAILED, "DTMF needs an answered call");
+    return FALSE;
+  }
+  if (leg->dtmf_queue == NULL)
+    leg->dtmf_queue = g_string_new (NULL);
+  if (leg->dtmf_queue->len + strlen (digits) > SIP_MAX_DTMF_QUEUE) {
+    g_set_error (error, AMGW_LEG_ERROR, AMGW_LEG_ERROR_FAILED,
+        "more than %d DTMF digits waiting", SIP_MAX_DTMF_QUEUE);
+    return FALSE;
+  }
+  GST_DEBUG ("[%s] relaying %u DTMF digit(s) as %s", leg_id (leg), (guint) strlen (digits),
+      amgw_dtmf_mode_to_string (leg->dtmf_mode));
+  g_string_append (leg->dtmf_queue, digits);
+  if (!leg->dtmf_busy && leg->dtmf_timer == 0)
+    dtmf_next (leg);
+  return TRUE;
 }
 
 /* ---- Media callbacks (control loop) ---- */
@@ -564,6 +631,7 @@ on_dtmf_done (gpointer user_data)
   SipLeg *leg = user_data;
 
   GST_INFO ("[%s] DTMF played out", leg_id (leg));
+  dtmf_next (leg);
 }
 
 /* ---- NUA events for one leg ---- */
@@ -1100,6 +1168,7 @@ sip_dial (AmgwLeg *base, const AmgwDialTarget *target, GError **error)
   leg->rtp = amgw_rtp_session_new (&params, &callbacks, leg, &local);
   if (leg->rtp == NULL)
     goto media_failed;
+  amgw_rtp_session_set_preferred_codec (leg->rtp, target->codec);
   offer = amgw_rtp_session_create_offer (leg->rtp, AMGW_MEDIA_SENDRECV, &local);
   if (offer == NULL)
     goto media_failed;
@@ -1202,6 +1271,13 @@ sip_finalize (AmgwLeg *base)
   if (leg->digits != NULL)
     explicit_bzero (leg->digits, strlen (leg->digits));
   g_free (leg->digits);
+  if (leg->playing != NULL)
+    explicit_bzero (leg->playing, strlen (leg->playing));
+  g_free (leg->playing);
+  if (leg->dtmf_queue != NULL) {
+    explicit_bzero (leg->dtmf_queue->str, leg->dtmf_queue->len);
+    g_string_free (leg->dtmf_queue, TRUE);
+  }
   if (leg->target != NULL)
     explicit_bzero (leg->target, strlen (leg->target));
   g_free (leg->target);
@@ -1227,8 +1303,40 @@ sip_describe (AmgwLeg *base, cJSON *obj)
     amgw_rtp_session_describe (leg->rtp, obj);
 }
 
+static gboolean
+sip_get_media (AmgwLeg *base, AmgwLegMedia *out)
+{
+  SipLeg *leg = (SipLeg *) base;
+
+  return leg->rtp != NULL && amgw_rtp_session_get_media (leg->rtp, out);
+}
+
+static void
+sip_set_media_sink (AmgwLeg *base, AmgwLegRtpSink sink, gpointer user_data)
+{
+  SipLeg *leg = (SipLeg *) base;
+
+  if (leg->rtp != NULL)
+    amgw_rtp_session_set_sink (leg->rtp, sink, user_data);
+}
+
+/* Any thread; the session lives until the leg is finalized, after the call
+ * has unjoined the media. */
+static void
+sip_send_media (AmgwLeg *base, const guint8 *rtp, gsize len)
+{
+  SipLeg *leg = (SipLeg *) base;
+
+  if (leg->rtp != NULL)
+    amgw_rtp_session_send_media (leg->rtp, rtp, len);
+}
+
 static const AmgwLegClass sip_leg_class = {
   .kind = "sip",
+  .get_media = sip_get_media,
+  .set_media_sink = sip_set_media_sink,
+  .send_media = sip_send_media,
+  .send_dtmf = sip_send_dtmf,
   .dial = sip_dial,
   .set_direction = sip_set_direction,
   .hangup = sip_hangup,

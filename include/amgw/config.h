@@ -88,6 +88,9 @@ typedef struct {
   char *dtls_certificate;      /* (nullable) PEM path; with dtls_private_key, else one is made at start */
   char *dtls_private_key;      /* (nullable) PEM path */
   guint ice_timeout_ms;        /* ice-timeout: ICE + DTLS must connect within; default 20000 */
+  char **media_codecs;         /* codecs: the Alexa leg's preference, upper case ("OPUS", "G722",
+                                * "PCMU", "PCMA"); default OPUS, G722, PCMU, PCMA */
+  guint jitter_buffer_ms;      /* jitter-buffer: transcoding's jitter buffer; default 60 */
 
   /* [sip] */
   char *sip_listen;            /* (nullable) host:port */
@@ -104,6 +107,7 @@ typedef struct {
   guint sip_invite_timeout_ms; /* invite-timeout: no final answer -> SESSION_TIMEOUT; default 60000 */
   guint sip_session_expires_s; /* session-expires (RFC 4028); default 1800 */
   guint sip_inactivity_timeout_ms; /* inactivity-timeout: no RTP -> the call ends; default 30000 */
+  char **sip_codecs;           /* codecs: the bridge leg's preference; default OPUS, G722, PCMU, PCMA */
   GPtrArray *sip_providers;    /* AmgwSipProvider*, in file order */
 
   /* [meetings] */

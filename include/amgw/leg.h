@@ -55,6 +55,8 @@ typedef struct {
   const char *pin;          /* (nullable) secret: never logged */
   const char *provider;     /* (nullable) for per-provider dial plans */
   const char *callee;       /* (nullable) InitiateOutboundCall: the address Alexa called */
+  const char *codec;        /* (nullable) offer this codec first ("OPUS", "PCMU", ...): the
+                             * Alexa leg's, so that both legs may agree (passthrough) */
 } AmgwDialTarget;
 
 typedef enum {
@@ -73,6 +75,34 @@ typedef struct {
 } AmgwLegEventInfo;
 
 typedef struct _AmgwLeg AmgwLeg;
+
+#define AMGW_LEG_MAX_CODECS 8
+
+/* The media a leg negotiated, for joining it to the other leg. */
+typedef struct {
+  char encoding[8];         /* what amgw sends: "OPUS", "G722", "PCMU" or "PCMA" */
+  guint pt;                 /* its payload type */
+  guint clock_rate;         /* its RTP clock */
+  char recv_encoding[8];    /* what the peer is expected to send */
+  guint recv_pt;
+  guint recv_clock_rate;
+  /* Every codec the peer may send (what it sends shows in the packets'
+   * payload types): the relays follow it. */
+  struct {
+    char encoding[8];
+    guint pt;
+    guint clock_rate;
+  } may_recv[AMGW_LEG_MAX_CODECS];
+  guint n_may_recv;
+  gint dtmf_pt;             /* telephone-event's payload type; -1: none */
+  guint dtmf_clock_rate;
+  guint generation;         /* changes whenever the negotiated media change */
+} AmgwLegMedia;
+
+/* Plain RTP packets the leg received from its peer (audio and
+ * telephone-events; RTCP stays with the leg).  Called on the leg's media
+ * loop; transfer none. */
+typedef void (*AmgwLegRtpSink) (const guint8 *rtp, gsize len, gpointer user_data);
 
 typedef void (*AmgwLegNotify) (AmgwLeg *leg, AmgwLegEventType type,
     const AmgwLegEventInfo *info, gpointer user_data);
@@ -109,6 +139,21 @@ typedef struct {
    * once media flows, play @tone_hz for @tone_ms, then echo what is heard. */
   gboolean (*start_audio_check) (AmgwLeg *leg, double tone_hz, guint tone_ms,
       const char *codec /* nullable: any; else offer only this one */, GError **error);
+
+  /* Media between the legs (both; optional).  get_media: FALSE until the
+   * media are negotiated.  prefer_codec: send @encoding from now on if the
+   * peer accepted it too (TRUE), for passthrough.  set_media_sink: packets
+   * received go to @sink (NULL: nowhere); when it returns, the previous
+   * sink is not running and will not be called again.  send_media: a plain
+   * RTP packet for the peer, from any thread; the leg renumbers it into
+   * its own stream (SSRC, sequence numbers, timestamps) and encrypts it;
+   * dropped while the direction forbids sending. */
+  gboolean (*get_media) (AmgwLeg *leg, AmgwLegMedia *out);
+  gboolean (*prefer_codec) (AmgwLeg *leg, const char *encoding);
+  void (*set_media_sink) (AmgwLeg *leg, AmgwLegRtpSink sink, gpointer user_data);
+  void (*send_media) (AmgwLeg *leg, const guint8 *rtp, gsize len);
+  /* Bridge leg: DTMF toward the peer in the leg's own DTMF mode. */
+  gboolean (*send_dtmf) (AmgwLeg *leg, const char *digits, GError **error);
 } AmgwLegClass;
 
 /* The base every implementation embeds first. */
@@ -161,7 +206,35 @@ void amgw_leg_hangup (AmgwLeg *leg, AmgwResultCode reason);
 /* Hangs up if needed, then releases.  NULL-safe. */
 void amgw_leg_free (AmgwLeg *leg);
 
+gboolean amgw_leg_get_media (AmgwLeg *leg, AmgwLegMedia *out);
+gboolean amgw_leg_prefer_codec (AmgwLeg *leg, const char *encoding);
+void amgw_leg_set_media_sink (AmgwLeg *leg, AmgwLegRtpSink sink, gpointer user_data);
+void amgw_leg_send_media (AmgwLeg *leg, const guint8 *rtp, gsize len);
+gboolean amgw_leg_send_dtmf (AmgwLeg *leg, const char *digits, GError **error);
+
 const char *amgw_media_direction_name (AmgwMediaDirection direction);
+
+/* Joining the legs' media: the media library registers how
+ * (amgw_media_setup); without a joiner, calls connect no media. */
+typedef struct _AmgwLegJoin AmgwLegJoin;
+
+typedef struct {
+  /* A digit the Alexa device sent as an RFC 4733 event; on the control loop. */
+  void (*dtmf) (char digit, gpointer user_data);
+} AmgwLegJoinCallbacks;
+
+typedef struct {
+  /* Connects the legs' media (both must have get_media); (transfer full). */
+  AmgwLegJoin *(*join) (AmgwLeg *alexa, AmgwLeg *bridge, const char *session_id,
+      const AmgwLegJoinCallbacks *callbacks, gpointer user_data, GError **error);
+  /* Adds the join's live view (mode, codecs, counters) to @obj. */
+  void (*describe) (AmgwLegJoin *join, cJSON *obj);
+  /* Disconnects (no callback after it returns) and frees. */
+  void (*unjoin) (AmgwLegJoin *join);
+} AmgwLegJoiner;
+
+void amgw_leg_set_joiner (const AmgwLegJoiner *joiner);
+const AmgwLegJoiner *amgw_leg_get_joiner (void);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AmgwLeg, amgw_leg_free)
 

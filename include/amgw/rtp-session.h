@@ -53,6 +53,10 @@ typedef struct {
 AmgwRtpSession *amgw_rtp_session_new (const AmgwRtpSessionParams *params,
     const AmgwRtpCallbacks *callbacks, gpointer user_data, GError **error);
 
+/* Puts @encoding ("OPUS", "G722", "PCMU", "PCMA"; NULL: none) first in
+ * the offers that follow, ahead of [sip] codecs' order. */
+void amgw_rtp_session_set_preferred_codec (AmgwRtpSession *s, const char *encoding);
+
 /* amgw's SDP offer (for an INVITE): PCMU, PCMA, G722, opus/48000/2 and
  * telephone-event/8000 (and /48000), a=sendrecv (or @direction), c= with
  * [sip] public-ip when set; RTP/SAVP and a=crypto (AES_CM_128_HMAC_SHA1_80,
@@ -80,6 +84,15 @@ gboolean amgw_rtp_session_send_dtmf (AmgwRtpSession *s, const char *digits, Amgw
  * joins the legs): a tone for @tone_ms, then echo; stats in describe(). */
 gboolean amgw_rtp_session_start_audio_check (AmgwRtpSession *s, double tone_hz, guint tone_ms,
     GError **error);
+
+/* Joined media (include/amgw/leg.h: get_media, set_media_sink,
+ * send_media): the negotiated codec; received packets to @sink (NULL:
+ * nowhere; when it returns the previous sink is not running); a packet of
+ * the other leg renumbered into this stream and sent (any thread; dropped
+ * while on hold or while DTMF plays). */
+gboolean amgw_rtp_session_get_media (AmgwRtpSession *s, AmgwLegMedia *out);
+void amgw_rtp_session_set_sink (AmgwRtpSession *s, AmgwLegRtpSink sink, gpointer user_data);
+void amgw_rtp_session_send_media (AmgwRtpSession *s, const guint8 *rtp, gsize len);
 
 /* Adds state and statistics: codec, local/remote address, security,
  * packets and bytes each way, last-packet age, audio check. */

@@ -131,6 +131,13 @@ static const ConfigCase cases[] = {
     { "[media] stun-server: the port must be a number from 1 to 65535" }, NULL },
   { "interfaces-bad", "[media]\ninterfaces = eth0; has space\n", -1, FALSE,
     { "[media] interfaces: entry 2" }, NULL },
+  { "codecs-unknown", "[media]\ncodecs = opus, G729\n", -1, FALSE,
+    { "t.conf:2: [media] codecs: unknown codec \"G729\"" }, NULL },
+  { "codecs-twice", "[sip]\ncodecs = PCMU; pcmu\n", -1, FALSE,
+    { "[sip] codecs: PCMU is listed twice" }, NULL },
+  { "codecs-none", "[sip]\ncodecs = , ;\n", -1, FALSE, { "[sip] codecs: lists no codec" }, NULL },
+  { "jitter-buffer-range", "[media]\njitter-buffer = 5\n", -1, FALSE,
+    { "[media] jitter-buffer" }, NULL },
   { "dtmf", "[sip]\ndtmf = sip-info\n", -1, FALSE,
     { "[sip] dtmf: must be rfc4733, info or inband" }, NULL },
   { "bool", ROOM_OK "supports-scheduled-meeting = maybe\n", -1, FALSE,
@@ -289,6 +296,9 @@ test_defaults (void)
   g_assert_null (config->media_public_ip);
   g_assert_cmpuint (config->rtp_port_min, ==, 10000);
   g_assert_cmpuint (config->rtp_port_max, ==, 20000);
+  g_assert_cmpstr (config->media_codecs[0], ==, "OPUS");
+  g_assert_cmpuint (g_strv_length (config->sip_codecs), ==, 4);
+  g_assert_cmpuint (config->jitter_buffer_ms, ==, 60);
   g_assert_null (config->stun_server);
   g_assert_null (config->turn_server);
   g_assert_null (config->turn_user);
@@ -384,7 +394,10 @@ test_values (void)
     "turn-user = tu\n"
     "turn-password = tp\n"
     "interfaces = eth0; lo ,10.0.0.1,,\n"
+    "codecs = pcmu g722\n"
+    "jitter-buffer = 100\n"
     "[sip]\n"
+    "codecs = PCMA\n"
     "listen = 0.0.0.0:5060\n"
     "public-ip = 192.0.2.1\n"
     "user = su\n"
@@ -437,6 +450,12 @@ test_values (void)
   g_assert_cmpstr (config->interfaces[0], ==, "eth0");
   g_assert_cmpstr (config->interfaces[1], ==, "lo");
   g_assert_cmpstr (config->interfaces[2], ==, "10.0.0.1");
+  g_assert_cmpuint (g_strv_length (config->media_codecs), ==, 2);
+  g_assert_cmpstr (config->media_codecs[0], ==, "PCMU");
+  g_assert_cmpstr (config->media_codecs[1], ==, "G722");
+  g_assert_cmpuint (config->jitter_buffer_ms, ==, 100);
+  g_assert_cmpuint (g_strv_length (config->sip_codecs), ==, 1);
+  g_assert_cmpstr (config->sip_codecs[0], ==, "PCMA");
   g_assert_cmpstr (config->sip_listen, ==, "0.0.0.0:5060");
   g_assert_cmpstr (config->sip_public_ip, ==, "192.0.2.1");
   g_assert_cmpstr (config->sip_user, ==, "su");
