@@ -151,6 +151,7 @@ struct _AmgwRtpSession {
   gboolean sent_any;
   AmgwAudio *audio;
   guint64 rtp_in, bytes_in, rtp_out, bytes_out, rtcp_in, rtcp_out, invalid_in;
+  AmgwRtpRecvStats recv;         /* RFC 3550 view of the codec's packets */
   gint64 last_in_us;             /* 0: never */
   gint64 inactivity_since_us;    /* when the peer should have started sending */
   gboolean inactive_reported;
@@ -593,8 +594,12 @@ receive_rtp (AmgwRtpSession *s, guint8 *buf, gsize n, const struct sockaddr_stor
   s->inactive_reported = FALSE;   /* a later silence is a new episode */
   if (s->te_pt >= 0 && pt == (guint) s->te_pt)
     receive_event_locked (s, GST_READ_UINT32_BE (buf + 4), buf + off, n > off ? n - off : 0);
-  else if (pt == s->codec.pt && s->audio)
+  else if (pt == s->codec.pt) {
+    amgw_rtp_recv_stats_update (&s->recv, GST_READ_UINT16_BE (buf + 2),
+        GST_READ_UINT32_BE (buf + 4), GST_READ_UINT32_BE (buf + 8), s->codec.clock_rate,
+        s->last_in_us);
     audio = s->audio;
+  }
   /* Pushing copies and never blocks; the pipeline is freed under the lock
    * being released only on the media loop (this thread). */
   g_mutex_unlock (&s->lock);
@@ -1937,6 +1942,9 @@ amgw_rtp_session_describe (AmgwRtpSession *s, cJSON *obj)
   cJSON_AddNumberToObject (rtp, "rtcp_in", (double) s->rtcp_in);
   cJSON_AddNumberToObject (rtp, "rtcp_out", (double) s->rtcp_out);
   cJSON_AddNumberToObject (rtp, "dropped_in", (double) s->invalid_in);
+  cJSON_AddNumberToObject (rtp, "jitter_ms",
+      amgw_rtp_recv_stats_jitter_ms (&s->recv, s->codec.clock_rate));
+  cJSON_AddNumberToObject (rtp, "lost", (double) amgw_rtp_recv_stats_lost (&s->recv));
   cJSON_AddNumberToObject (rtp, "srtp_auth_failures", auth);
   cJSON_AddNumberToObject (rtp, "srtp_replays", replays);
   if (s->last_in_us)

@@ -71,6 +71,17 @@ ntp_now (void)
   return (secs << 32) | frac;
 }
 
+guint64
+amgw_rtp_recv_stats_lost (const AmgwRtpRecvStats *s)
+{
+  gint64 expected;
+
+  if (!s->started)
+    return 0;
+  expected = (gint64) s->cycles + s->max_seq - s->base_seq + 1;
+  return expected > (gint64) s->received ? (guint64) (expected - s->received) : 0;
+}
+
 GBytes *
 amgw_rtcp_report_new (guint32 ssrc, guint64 packets_sent, guint64 octets_sent, guint32 rtp_ts,
     AmgwRtpRecvStats *recv, const char *cname)

@@ -1043,6 +1043,7 @@ webrtc_describe (AmgwLeg *leg, cJSON *obj)
   cJSON_AddNumberToObject (rtp, "srtp_dropped", (double) w->srtp_drops);
   cJSON_AddNumberToObject (rtp, "jitter_ms",
       amgw_rtp_recv_stats_jitter_ms (&w->recv, w->recv_clock_rate));
+  cJSON_AddNumberToObject (rtp, "lost", (double) amgw_rtp_recv_stats_lost (&w->recv));
   cJSON_AddNumberToObject (remote, "fraction_lost", w->remote_fraction_lost);
   cJSON_AddNumberToObject (remote, "cumulative_lost", w->remote_cumulative_lost);
   cJSON_AddNumberToObject (remote, "jitter_ms", w->remote_jitter_ms);

@@ -20,8 +20,7 @@
 #define SIGNALING_PATH "/v1/communications/signaling"
 
 #define M_REQUESTS "amgw_alexa_requests_total"
-#define M_SECONDS_SUM "amgw_alexa_request_seconds_sum"
-#define M_SECONDS_COUNT "amgw_alexa_request_seconds_count"
+#define M_SECONDS "amgw_alexa_request_seconds"
 #define M_RETRIES "amgw_alexa_retries_total"
 
 typedef enum {
@@ -265,8 +264,8 @@ http_done_cb (const AmgwHttpResponse *r, gpointer user_data)
 
   op->http_id = 0;
   amgw_metrics_add (M_REQUESTS, 1, "operation", op->operation, "status", status_text, NULL);
-  amgw_metrics_add (M_SECONDS_SUM, r->elapsed_ms / 1000.0, "operation", op->operation, NULL);
-  amgw_metrics_add (M_SECONDS_COUNT, 1, "operation", op->operation, NULL);
+  amgw_metrics_observe (M_SECONDS, r->elapsed_ms / 1000.0, "operation", op->operation,
+      "status", status_text, NULL);
   GST_DEBUG ("[%s] %s attempt %u -> %s (%" G_GINT64_FORMAT " ms)%s%s", op->session_id, op->operation,
       op->attempts, status_text, r->elapsed_ms, r->error != NULL ? ": " : "",
       r->error != NULL ? r->error : "");
@@ -364,10 +363,12 @@ amgw_alexa_client_new (AmgwHttpClient *http, AmgwLwa *lwa, const char *api_url, 
   amgw_debug_init ();
   amgw_metrics_describe (M_REQUESTS, AMGW_METRIC_COUNTER,
       "CallSignaling HTTP requests to Alexa by operation and status (HTTP code, or error).");
-  amgw_metrics_describe (M_SECONDS_SUM, AMGW_METRIC_COUNTER,
-      "Total seconds spent in CallSignaling HTTP requests, by operation.");
-  amgw_metrics_describe (M_SECONDS_COUNT, AMGW_METRIC_COUNTER,
-      "CallSignaling HTTP requests timed, by operation.");
+  {
+    static const double bounds[] = { 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 };
+    amgw_metrics_describe_histogram (M_SECONDS,
+        "Latency of CallSignaling HTTP requests (each attempt), by operation and status.",
+        bounds, G_N_ELEMENTS (bounds));
+  }
   amgw_metrics_describe (M_RETRIES, AMGW_METRIC_COUNTER,
       "CallSignaling retries (409, 429, 5xx, transport failures, one per 401), by operation.");
 

@@ -29,6 +29,17 @@ struct _AmgwGateway {
   GQueue recent;            /* cJSON* of ended calls, newest first */
   gboolean accepting;
   guint recovering;         /* CallEnded requests from recovery in flight */
+  /* Media counters of ended calls, per leg (MEDIA_LEG_*) and counter
+   * (media_counters[]), so that the totals in /metrics never go back. */
+  double ended_media[2][5];
+};
+
+enum { MEDIA_LEG_ALEXA, MEDIA_LEG_BRIDGE };
+static const char *const media_leg_names[] = { "alexa", "bridge" };
+static const char *const media_leg_keys[] = { "alexa_leg", "bridge_leg" };
+/* Read from the legs' views (media.rtp.*); what /metrics calls them. */
+static const char *const media_counters[] = {
+  "packets_in", "bytes_in", "packets_out", "bytes_out", "lost"
 };
 
 struct _AmgwCall {
@@ -336,12 +347,30 @@ on_check_done (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* Adds the media counters of a call's view (amgw_call_to_json) to @acc. */
+static void
+add_media_counters (cJSON *view, double acc[2][5])
+{
+  for (guint l = 0; l < 2; l++) {
+    cJSON *rtp = cJSON_GetObjectItemCaseSensitive (cJSON_GetObjectItemCaseSensitive (
+        cJSON_GetObjectItemCaseSensitive (view, media_leg_keys[l]), "media"), "rtp");
+    for (guint c = 0; c < G_N_ELEMENTS (media_counters); c++) {
+      cJSON *n = cJSON_GetObjectItemCaseSensitive (rtp, media_counters[c]);
+      if (cJSON_IsNumber (n))
+        acc[l][c] += n->valuedouble;
+    }
+  }
+}
+
 static void
 mark_answered (AmgwCall *call)
 {
   g_clear_handle_id (&call->timer, g_source_remove);
-  if (call->answered_ms == 0)
+  if (call->answered_ms == 0) {
     call->answered_ms = amgw_wall_ms ();
+    amgw_metrics_observe ("amgw_call_setup_seconds", (call->answered_ms - call->created_ms) / 1000.0,
+        "direction", amgw_call_direction_name (call->direction), NULL);
+  }
   store_session (call);
 }
 
@@ -370,6 +399,7 @@ call_end (AmgwCall *call, EndOrigin origin, AmgwResultCode result, const char *m
     cJSON_AddStringToObject (last, "outcome", amgw_result_code_name (result));
     if (message)
       cJSON_AddStringToObject (last, "reason", message);
+    add_media_counters (last, gw->ended_media);
     g_queue_push_head (&gw->recent, last);
     while (g_queue_get_length (&gw->recent) > 64)
       cJSON_Delete (g_queue_pop_tail (&gw->recent));
@@ -1117,11 +1147,56 @@ collect_metrics (gpointer user_data)
   GHashTableIter it;
   gpointer v;
 
+  double media[2][5];
+  double jitter_max[2] = { 0, 0 };
+
+  memcpy (media, gw->ended_media, sizeof media);
+  amgw_metrics_clear ("amgw_calls_by_codec");
+  amgw_metrics_clear ("amgw_relays");
   g_hash_table_iter_init (&it, gw->calls);
-  while (g_hash_table_iter_next (&it, NULL, &v))
-    counts[((AmgwCall *) v)->sm.phase]++;
+  while (g_hash_table_iter_next (&it, NULL, &v)) {
+    AmgwCall *call = v;
+    AmgwLeg *legs[2] = { call->alexa_leg, call->bridge_leg };
+    cJSON *view = amgw_call_to_json (call);
+    cJSON *relay = cJSON_GetObjectItemCaseSensitive (view, "relay");
+
+    counts[call->sm.phase]++;
+    add_media_counters (view, media);
+    for (guint l = 0; l < 2; l++) {
+      AmgwLegMedia m;
+      cJSON *j = cJSON_GetObjectItemCaseSensitive (cJSON_GetObjectItemCaseSensitive (
+          cJSON_GetObjectItemCaseSensitive (cJSON_GetObjectItemCaseSensitive (view,
+              media_leg_keys[l]), "media"), "rtp"), "jitter_ms");
+      if (cJSON_IsNumber (j))
+        jitter_max[l] = MAX (jitter_max[l], j->valuedouble);
+      if (legs[l] && amgw_leg_get_media (legs[l], &m))
+        amgw_metrics_add ("amgw_calls_by_codec", 1, "leg", media_leg_names[l], "codec",
+            m.encoding, NULL);
+    }
+    for (guint d = 0; d < 2; d++) {
+      static const char *const dirs[] = { "to_bridge", "to_alexa" };
+      cJSON *mode = cJSON_GetObjectItemCaseSensitive (
+          cJSON_GetObjectItemCaseSensitive (relay, dirs[d]), "mode");
+      if (cJSON_IsString (mode))
+        amgw_metrics_add ("amgw_relays", 1, "direction", dirs[d], "mode", mode->valuestring, NULL);
+    }
+    cJSON_Delete (view);
+  }
   for (guint p = AMGW_PHASE_NEW; p < AMGW_PHASE_ENDED; p++)
     amgw_metrics_set ("amgw_calls", counts[p], "state", amgw_call_phase_name (p), NULL);
+  for (guint l = 0; l < 2; l++) {
+    amgw_metrics_set ("amgw_rtp_packets_total", media[l][0], "leg", media_leg_names[l],
+        "direction", "in", NULL);
+    amgw_metrics_set ("amgw_rtp_bytes_total", media[l][1], "leg", media_leg_names[l],
+        "direction", "in", NULL);
+    amgw_metrics_set ("amgw_rtp_packets_total", media[l][2], "leg", media_leg_names[l],
+        "direction", "out", NULL);
+    amgw_metrics_set ("amgw_rtp_bytes_total", media[l][3], "leg", media_leg_names[l],
+        "direction", "out", NULL);
+    amgw_metrics_set ("amgw_rtp_lost_packets_total", media[l][4], "leg", media_leg_names[l],
+        NULL);
+    amgw_metrics_set ("amgw_rtp_jitter_max_ms", jitter_max[l], "leg", media_leg_names[l], NULL);
+  }
 }
 
 AmgwGateway *
@@ -1144,6 +1219,24 @@ amgw_gateway_new (const AmgwConfig *config, AmgwStore *store, AmgwAlexaClient *a
       "Calls ended, by direction and callResult code.");
   amgw_metrics_describe ("amgw_sessions_recovered_total", AMGW_METRIC_COUNTER,
       "Sessions ended with CallEnded after a restart.");
+  amgw_metrics_describe ("amgw_calls_by_codec", AMGW_METRIC_GAUGE,
+      "Active calls by leg (alexa, bridge) and the codec amgw sends on it.");
+  amgw_metrics_describe ("amgw_relays", AMGW_METRIC_GAUGE,
+      "Media relays of active calls by direction and mode (passthrough, transcoding).");
+  amgw_metrics_describe ("amgw_rtp_packets_total", AMGW_METRIC_COUNTER,
+      "RTP packets by leg and direction (in: from the peer, out: to it).");
+  amgw_metrics_describe ("amgw_rtp_bytes_total", AMGW_METRIC_COUNTER,
+      "RTP bytes (headers and payload, before SRTP) by leg and direction.");
+  amgw_metrics_describe ("amgw_rtp_lost_packets_total", AMGW_METRIC_COUNTER,
+      "RTP packets the peers sent that never arrived (sequence gaps), by leg.");
+  amgw_metrics_describe ("amgw_rtp_jitter_max_ms", AMGW_METRIC_GAUGE,
+      "The highest interarrival jitter (RFC 3550) of the active calls' incoming media, by leg.");
+  {
+    static const double bounds[] = { 0.25, 0.5, 1, 2, 3, 5, 10, 20, 30, 60 };
+    amgw_metrics_describe_histogram ("amgw_call_setup_seconds",
+        "From JoinMeeting (or InitiateOutboundCall) until the call is answered, by direction.",
+        bounds, G_N_ELEMENTS (bounds));
+  }
   amgw_metrics_add_collector (collect_metrics, gw);
   collect_metrics (gw);
   return gw;

@@ -811,7 +811,7 @@ wipe_string (char **s)
 /* ------------------------------------------------------------------------ */
 
 static const char *const gateway_keys[] = {
-  "listen", "state-dir", "forwarding-secret", "max-calls", NULL
+  "listen", "state-dir", "forwarding-secret", "max-calls", "drain-timeout", "cpu-limit", NULL
 };
 static const char *const alexa_keys[] = {
   "api-url", "lwa-url", "client-id", "client-secret", "refresh-token", "request-timeout",
@@ -920,6 +920,8 @@ config_new_with_defaults (const char *source)
   config->listen_port = 8080;
   config->state_dir = g_build_filename (g_get_user_data_dir (), "amgw", NULL);
   config->max_calls = 100;
+  config->drain_timeout_s = 30;
+  config->cpu_limit_percent = 90;
   config->api_url = g_strdup ("https://api.amazonalexa.com");
   config->lwa_url = g_strdup ("https://api.amazon.com/auth/o2/token");
   config->request_timeout_ms = 10000;
@@ -1123,6 +1125,8 @@ load_gateway (Loader *loader)
 
   get_secret (loader, g, "forwarding-secret", CONFIG_MIN_SECRET_CHARS, &config->forwarding_secret);
   get_uint (loader, g, "max-calls", 1, CONFIG_MAX_CALLS, &config->max_calls);
+  get_uint (loader, g, "drain-timeout", 0, 86400, &config->drain_timeout_s);
+  get_uint (loader, g, "cpu-limit", 0, 100, &config->cpu_limit_percent);
 }
 
 static void
@@ -1684,6 +1688,13 @@ static const char default_text[] =
   "#forwarding-secret =\n"
   "# Calls at the same time, 1 to 100000.\n"
   "max-calls = 100\n"
+  "# SIGTERM drains: no new meetings, and the active ones may go on for this\n"
+  "# long (seconds, 0 to 86400) before they are ended.  A second SIGTERM, or\n"
+  "# SIGINT, stops at once.\n"
+  "drain-timeout = 30\n"
+  "# Above this share of all cores (percent, 1 to 100; 0: no limit) /readyz\n"
+  "# answers 429.\n"
+  "cpu-limit = 90\n"
   "\n"
   "[alexa]\n"
   "# The Alexa CallSignaling API; https://, or http:// to a loopback host only.\n"

@@ -37,6 +37,10 @@ typedef struct {
   GMainLoop *loop;
   AmgwDirectory *directory;
   int signal;
+  AmgwGateway *gw;
+  guint drain_timeout_s;
+  gint64 drain_deadline_us;  /* 0: not draining */
+  guint drain_timer;
 } Daemon;
 
 static gboolean
@@ -47,6 +51,45 @@ on_stop_signal (gpointer user_data)
   GST_INFO ("stop requested; ending calls");
   g_print ("amgw: stopping\n");
   g_main_loop_quit (d->loop);
+  return G_SOURCE_CONTINUE;
+}
+
+/* While draining, once a second: stop when the last call has ended or the
+ * grace period is over. */
+static gboolean
+on_drain_tick (gpointer user_data)
+{
+  Daemon *d = user_data;
+  guint calls = amgw_gateway_count_calls (d->gw);
+
+  if (calls > 0 && g_get_monotonic_time () < d->drain_deadline_us)
+    return G_SOURCE_CONTINUE;
+  if (calls > 0)
+    GST_WARNING ("drain-timeout is over with %u call(s) still active: ending them", calls);
+  else
+    GST_INFO ("drained: no call left");
+  d->drain_timer = 0;
+  g_print ("amgw: stopping\n");
+  g_main_loop_quit (d->loop);
+  return G_SOURCE_REMOVE;
+}
+
+/* SIGTERM: drain (no new meetings; active ones may finish within
+ * [gateway] drain-timeout), then stop.  A second SIGTERM stops at once. */
+static gboolean
+on_term_signal (gpointer user_data)
+{
+  Daemon *d = user_data;
+  guint calls = amgw_gateway_count_calls (d->gw);
+
+  if (d->drain_deadline_us != 0 || calls == 0 || d->drain_timeout_s == 0)
+    return on_stop_signal (d);
+  d->drain_deadline_us = g_get_monotonic_time () + (gint64) d->drain_timeout_s * G_USEC_PER_SEC;
+  amgw_gateway_set_accepting (d->gw, FALSE);
+  GST_INFO ("SIGTERM: draining %u call(s) for at most %u s", calls, d->drain_timeout_s);
+  g_print ("amgw: draining %u call(s) for at most %u s (SIGTERM again: stop now)\n", calls,
+      d->drain_timeout_s);
+  d->drain_timer = g_timeout_add (1000, on_drain_tick, d);
   return G_SOURCE_CONTINUE;
 }
 
@@ -253,11 +296,14 @@ amgw_daemon_main (int argc, char **argv)
 
   d.loop = g_main_loop_new (NULL, FALSE);
   sig_int = g_unix_signal_add (SIGINT, on_stop_signal, &d);
-  sig_term = g_unix_signal_add (SIGTERM, on_stop_signal, &d);
+  d.gw = gw;
+  d.drain_timeout_s = cfg->drain_timeout_s;
+  sig_term = g_unix_signal_add (SIGTERM, on_term_signal, &d);
   sig_hup = g_unix_signal_add (SIGHUP, on_hup, &d);
 
   amgw_gateway_recover (gw);
   g_main_loop_run (d.loop);
+  g_clear_handle_id (&d.drain_timer, g_source_remove);
 
   /* Stop: no new calls, end the active ones, give their CallEnded a few
    * seconds to reach Alexa. */

@@ -9,6 +9,8 @@
 
 #include <libsoup/soup.h>
 #include <string.h>
+#include <math.h>
+#include <sys/resource.h>
 
 #define GST_CAT_DEFAULT amgw_http_debug
 
@@ -278,14 +280,44 @@ handle_healthz (AmgwHttpApi *api, SoupServerMessage *msg)
   reply_json (msg, "healthz", SOUP_STATUS_OK, o);
 }
 
+/* The process's CPU use as a share of all cores, averaged since the
+ * previous sample (at most one a second; the first since the start). */
+static double
+cpu_percent (void)
+{
+  static gint64 last_wall_us, last_cpu_us;
+  static double last_percent;
+  static gint64 start_wall_us;
+  struct rusage ru;
+  gint64 now = g_get_monotonic_time (), cpu_us, since;
+
+  if (start_wall_us == 0)
+    start_wall_us = now;
+  if (last_wall_us != 0 && now - last_wall_us < G_USEC_PER_SEC)
+    return last_percent;
+  if (getrusage (RUSAGE_SELF, &ru) != 0)
+    return last_percent;
+  cpu_us = (gint64) ru.ru_utime.tv_sec * G_USEC_PER_SEC + ru.ru_utime.tv_usec +
+      (gint64) ru.ru_stime.tv_sec * G_USEC_PER_SEC + ru.ru_stime.tv_usec;
+  since = now - (last_wall_us ? last_wall_us : start_wall_us);
+  if (since > 0)
+    last_percent = 100.0 * (double) (cpu_us - last_cpu_us) / (double) since /
+        MAX (g_get_num_processors (), 1);
+  last_wall_us = now;
+  last_cpu_us = cpu_us;
+  return last_percent;
+}
+
 static void
 handle_readyz (AmgwHttpApi *api, SoupServerMessage *msg)
 {
   cJSON *o = cJSON_CreateObject ();
   guint calls = amgw_gateway_count_calls (api->gw);
-  guint max = amgw_gateway_get_config (api->gw)->max_calls;
+  const AmgwConfig *cfg = amgw_gateway_get_config (api->gw);
+  guint max = cfg->max_calls;
   guint status = SOUP_STATUS_OK;
   const char *state = "ready";
+  double cpu = cpu_percent ();
 
   if (!amgw_gateway_is_accepting (api->gw)) {
     status = SOUP_STATUS_SERVICE_UNAVAILABLE;
@@ -293,10 +325,15 @@ handle_readyz (AmgwHttpApi *api, SoupServerMessage *msg)
   } else if (calls >= max) {
     status = 429;  /* Too Many Requests (no constant in libsoup 3.2) */
     state = "full";
+  } else if (cfg->cpu_limit_percent > 0 && cpu > cfg->cpu_limit_percent) {
+    status = 429;
+    state = "busy";
   }
   cJSON_AddStringToObject (o, "status", state);
   cJSON_AddNumberToObject (o, "calls", calls);
   cJSON_AddNumberToObject (o, "max_calls", max);
+  cJSON_AddNumberToObject (o, "cpu_percent", floor (cpu * 10) / 10);
+  cJSON_AddNumberToObject (o, "cpu_limit_percent", cfg->cpu_limit_percent);
   cJSON_AddStringToObject (o, "alexa_link",
       amgw_lwa_state_name (amgw_lwa_get_state (amgw_gateway_get_lwa (api->gw))));
   reply_json (msg, "readyz", status, o);

@@ -9,8 +9,17 @@ typedef struct {
   char *name;
   AmgwMetricType type;
   char *help;
-  GHashTable *series; /* rendered label set "a=\"x\",b=\"y\"" -> double* */
+  GHashTable *series; /* rendered label set "a=\"x\",b=\"y\"" -> double* (Hist* for histograms) */
+  double bounds[AMGW_METRICS_MAX_BUCKETS];
+  guint n_bounds;
 } Family;
+
+/* One histogram series: counts per bucket (not cumulative), sum, count. */
+typedef struct {
+  double counts[AMGW_METRICS_MAX_BUCKETS + 1];
+  double sum;
+  double count;
+} Hist;
 
 typedef struct {
   AmgwMetricsCollector fn;
@@ -113,6 +122,86 @@ amgw_metrics_describe (const char *family, AmgwMetricType type, const char *help
 }
 
 void
+amgw_metrics_describe_histogram (const char *family, const char *help, const double *bounds,
+    guint n_bounds)
+{
+  Family *f;
+
+  g_return_if_fail (n_bounds <= AMGW_METRICS_MAX_BUCKETS);
+  g_mutex_lock (&lock);
+  f = family_get (family, AMGW_METRIC_HISTOGRAM);
+  f->type = AMGW_METRIC_HISTOGRAM;
+  g_free (f->help);
+  f->help = g_strdup (help);
+  memcpy (f->bounds, bounds, n_bounds * sizeof (double));
+  f->n_bounds = n_bounds;
+  g_mutex_unlock (&lock);
+}
+
+void
+amgw_metrics_observe (const char *family, double value, ...)
+{
+  va_list ap;
+  char *labels;
+  Family *f;
+  Hist *h;
+  guint b;
+
+  va_start (ap, value);
+  labels = labels_from_va (ap);
+  va_end (ap);
+  g_mutex_lock (&lock);
+  f = families ? g_hash_table_lookup (families, family) : NULL;
+  if (f == NULL || f->type != AMGW_METRIC_HISTOGRAM) {
+    g_mutex_unlock (&lock);
+    g_free (labels);
+    return;
+  }
+  h = g_hash_table_lookup (f->series, labels);
+  if (h == NULL) {
+    h = g_new0 (Hist, 1);
+    g_hash_table_insert (f->series, labels, h);
+  } else {
+    g_free (labels);
+  }
+  for (b = 0; b < f->n_bounds && value > f->bounds[b]; b++)
+    ;
+  h->counts[b]++;
+  h->sum += value;
+  h->count++;
+  g_mutex_unlock (&lock);
+}
+
+static void format_value (GString *s, double v);
+
+/* Lock held: a histogram series as Prometheus text. */
+static void
+render_hist (GString *out, const Family *f, const char *labels, const Hist *h)
+{
+  char le[G_ASCII_DTOSTR_BUF_SIZE];
+  double cumulative = 0;
+
+  for (guint b = 0; b <= f->n_bounds; b++) {
+    cumulative += h->counts[b];
+    if (b < f->n_bounds)
+      g_ascii_formatd (le, sizeof le, "%g", f->bounds[b]);
+    else
+      g_strlcpy (le, "+Inf", sizeof le);
+    g_string_append_printf (out, "%s_bucket{%s%sle=\"%s\"} ", f->name, labels,
+        *labels ? "," : "", le);
+    format_value (out, cumulative);
+    g_string_append_c (out, '\n');
+  }
+  g_string_append_printf (out, "%s_sum%s%s%s ", f->name, *labels ? "{" : "", labels,
+      *labels ? "}" : "");
+  format_value (out, h->sum);
+  g_string_append_printf (out, "\n%s_count%s%s%s ", f->name, *labels ? "{" : "", labels,
+      *labels ? "}" : "");
+  format_value (out, h->count);
+  g_string_append_c (out, '\n');
+}
+
+void
 amgw_metrics_add (const char *family, double value, ...)
 {
   va_list ap;
@@ -152,8 +241,18 @@ amgw_metrics_get (const char *family, ...)
   f = families ? g_hash_table_lookup (families, family) : NULL;
   if (f) {
     double *v = g_hash_table_lookup (f->series, labels);
-    if (v)
+    if (v && f->type != AMGW_METRIC_HISTOGRAM)
       r = *v;
+  } else if (families && (g_str_has_suffix (family, "_count") || g_str_has_suffix (family, "_sum"))) {
+    /* A histogram's _count or _sum. */
+    gboolean count = g_str_has_suffix (family, "_count");
+    g_autofree char *base = g_strndup (family, strlen (family) - (count ? 6 : 4));
+    f = g_hash_table_lookup (families, base);
+    if (f && f->type == AMGW_METRIC_HISTOGRAM) {
+      const Hist *h = g_hash_table_lookup (f->series, labels);
+      if (h)
+        r = count ? h->count : h->sum;
+    }
   }
   g_mutex_unlock (&lock);
   return r;
@@ -211,7 +310,7 @@ format_value (GString *s, double v)
   if (v == floor (v) && fabs (v) < 1e15)
     g_string_append_printf (s, "%" G_GINT64_FORMAT, (gint64) v);
   else
-    g_string_append (s, g_ascii_dtostr (buf, sizeof buf, v));
+    g_string_append (s, g_ascii_formatd (buf, sizeof buf, "%.15g", v));
 }
 
 char *
@@ -247,7 +346,8 @@ amgw_metrics_render (void)
 
     g_string_append_printf (out, "# HELP %s %s\n# TYPE %s %s\n", f->name,
         f->help ? f->help : "", f->name,
-        f->type == AMGW_METRIC_COUNTER ? "counter" : "gauge");
+        f->type == AMGW_METRIC_COUNTER ? "counter"
+        : f->type == AMGW_METRIC_HISTOGRAM ? "histogram" : "gauge");
     g_hash_table_iter_init (&it, f->series);
     while (g_hash_table_iter_next (&it, &k, &v))
       g_ptr_array_add (keys, k);
@@ -255,6 +355,10 @@ amgw_metrics_render (void)
     for (guint j = 0; j < keys->len; j++) {
       const char *labels = keys->pdata[j];
       double *val = g_hash_table_lookup (f->series, labels);
+      if (f->type == AMGW_METRIC_HISTOGRAM) {
+        render_hist (out, f, labels, (const Hist *) val);
+        continue;
+      }
       g_string_append (out, f->name);
       if (*labels)
         g_string_append_printf (out, "{%s}", labels);

@@ -15,6 +15,7 @@
  * the leg's AmgwRtpSession and travel as application/sdp payloads.
  */
 #include "amgw/sip-leg.h"
+#include "amgw/metrics.h"
 #include "amgw/debug.h"
 #include "amgw/dtls.h"
 #include "amgw/leg.h"
@@ -832,6 +833,31 @@ ua_on_register (int status, const char *phrase, const sip_t *sip, nua_handle_t *
   }
 }
 
+/* SIP responses to amgw's requests, by method and code, for /metrics;
+ * origin "amgw" when Sofia-SIP made the response itself (a transport
+ * failure or a time-out), "peer" when it came over the network. */
+static void
+count_response (nua_event_t event, int status, const sip_t *sip)
+{
+  static const struct { nua_event_t event; const char *method; } methods[] = {
+    { nua_r_invite, "INVITE" }, { nua_r_bye, "BYE" }, { nua_r_cancel, "CANCEL" },
+    { nua_r_info, "INFO" }, { nua_r_register, "REGISTER" }, { nua_r_unregister, "REGISTER" },
+    { nua_r_options, "OPTIONS" }, { nua_r_update, "UPDATE" }, { nua_r_prack, "PRACK" },
+  };
+  char code[8];
+
+  if (status < 100 || status > 699)
+    return;
+  for (guint i = 0; i < G_N_ELEMENTS (methods); i++) {
+    if (methods[i].event != event)
+      continue;
+    g_snprintf (code, sizeof code, "%d", status);
+    amgw_metrics_add ("amgw_sip_responses_total", 1, "method", methods[i].method, "code", code,
+        "origin", sip != NULL && sip->sip_via != NULL ? "peer" : "amgw", NULL);
+    return;
+  }
+}
+
 static void
 ua_callback (nua_event_t event, int status, char const *phrase, nua_t *nua, nua_magic_t *magic,
     nua_handle_t *nh, nua_hmagic_t *hmagic, sip_t const *sip, tagi_t tags[])
@@ -840,6 +866,7 @@ ua_callback (nua_event_t event, int status, char const *phrase, nua_t *nua, nua_
   SipLeg *leg;
 
   GST_LOG ("nua event %s %d %s", nua_event_name (event), status, phrase ? phrase : "");
+  count_response (event, status, sip);
 
   if (event == nua_r_shutdown) {
     if (status >= 200)
@@ -1494,6 +1521,9 @@ amgw_sip_leg_register (const AmgwConfig *config, AmgwMediaLoops *loops, GError *
 
   g_return_if_fail (config != NULL && loops != NULL);
   g_return_if_fail (error == NULL || *error == NULL);
+  amgw_metrics_describe ("amgw_sip_responses_total", AMGW_METRIC_COUNTER,
+      "SIP responses to amgw's requests by method, code and origin (peer, or amgw: made by the "
+      "SIP stack for a transport failure or a time-out).");
   ensure_debug ();
   if (ua.running) {
     g_set_error (error, AMGW_SIP_ERROR, AMGW_SIP_ERROR_STACK, "the SIP user agent runs already");

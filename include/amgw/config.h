@@ -64,6 +64,8 @@ typedef struct {
   char *state_dir;             /* default $XDG_DATA_HOME/amgw */
   char *forwarding_secret;     /* (nullable) secret; NULL = the daemon makes one (see README) */
   guint max_calls;             /* default 100 */
+  guint drain_timeout_s;       /* drain-timeout: SIGTERM's grace period; default 30 */
+  guint cpu_limit_percent;     /* cpu-limit: /readyz 429 above it (of all cores); 0 none; default 90 */
 
   /* [alexa] */
   char *api_url;               /* default https://api.amazonalexa.com */

@@ -16,7 +16,10 @@ G_BEGIN_DECLS
 typedef enum {
   AMGW_METRIC_COUNTER,
   AMGW_METRIC_GAUGE,
+  AMGW_METRIC_HISTOGRAM,
 } AmgwMetricType;
+
+#define AMGW_METRICS_MAX_BUCKETS 16
 
 /* Declares a family; idempotent.  Families that are used without being
  * described render with an empty HELP. */
@@ -27,6 +30,15 @@ void amgw_metrics_describe (const char *family, AmgwMetricType type, const char 
  *   amgw_metrics_add ("amgw_alexa_requests_total", 1, "operation", "CallRinging", "status", "200", NULL);
  */
 void amgw_metrics_add (const char *family, double value, ...) G_GNUC_NULL_TERMINATED;
+
+/* Declares a histogram family with @n_bounds (at most
+ * AMGW_METRICS_MAX_BUCKETS) increasing upper bounds; +Inf is implied. */
+void amgw_metrics_describe_histogram (const char *family, const char *help,
+    const double *bounds, guint n_bounds);
+
+/* One observation of a histogram family (declared first; otherwise it is
+ * dropped): rendered as _bucket{le=...}, _sum and _count. */
+void amgw_metrics_observe (const char *family, double value, ...) G_GNUC_NULL_TERMINATED;
 
 /* Sets a gauge series to @value. */
 void amgw_metrics_set (const char *family, double value, ...) G_GNUC_NULL_TERMINATED;

@@ -29,6 +29,8 @@ typedef struct {
 void amgw_rtp_recv_stats_update (AmgwRtpRecvStats *s, guint16 seq, guint32 ts, guint32 ssrc,
     guint clock_rate, gint64 arrival_us);
 double amgw_rtp_recv_stats_jitter_ms (const AmgwRtpRecvStats *s, guint clock_rate);
+/* Packets expected but not received so far (RFC 3550 A.3; never negative). */
+guint64 amgw_rtp_recv_stats_lost (const AmgwRtpRecvStats *s);
 
 /* An RTCP compound packet: an SR when @packets_sent > 0 (else an RR), with
  * a report block about @recv when it has a source (its interval counters

@@ -31,6 +31,7 @@ static const char config_template[] =
   "state-dir = @STATE@\n"
   "forwarding-secret = " SECRET "\n"
   "max-calls = %u\n"
+  "drain-timeout = %u\n"
   "\n[alexa]\n"
   "api-url = %s\n"
   "lwa-url = %s\n"
@@ -62,6 +63,7 @@ typedef struct {
   guint setup_timeout;
   guint ring_timeout;
   const char *extra;         /* more configuration text */
+  guint drain_timeout_s;     /* [gateway] drain-timeout (0: SIGTERM ends calls at once) */
 } FxOptions;
 
 static inline Fx *
@@ -78,7 +80,7 @@ fx_start (const FxOptions *opt)
   fake_cloud_set_client (fx->fc, CLIENT_ID, CLIENT_SECRET);
   fake_cloud_add_refresh_token (fx->fc, REFRESH);
   config = g_strdup_printf (config_template, opt->max_calls ? opt->max_calls : 10,
-      fake_cloud_api_url (fx->fc), fake_cloud_lwa_url (fx->fc),
+      opt->drain_timeout_s, fake_cloud_api_url (fx->fc), fake_cloud_lwa_url (fx->fc),
       opt->no_refresh_token ? "" : "refresh-token = " REFRESH "\n",
       opt->setup_timeout ? opt->setup_timeout : 30000,
       opt->ring_timeout ? opt->ring_timeout : 60000, opt->extra ? opt->extra : "");

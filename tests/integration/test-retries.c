@@ -159,7 +159,7 @@ test_ok (Fixture *f, gconstpointer data)
   g_assert_cmpfloat (amgw_metrics_get ("amgw_alexa_requests_total", "operation", "CallRingingAck",
       "status", "200", NULL), ==, 1);
   g_assert_cmpfloat (amgw_metrics_get ("amgw_alexa_request_seconds_count", "operation",
-      "CallRingingAck", NULL), ==, 1);
+      "CallRingingAck", "status", "200", NULL), ==, 1);
   result_clear (&r);
 }
 
