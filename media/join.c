@@ -40,13 +40,34 @@ struct _AmgwLegJoin {
   GMutex lock;
   AmgwLegMedia alexa_media, bridge_media;
   gboolean have_media;
-  gboolean tried_prefer;
   gboolean failed;                /* the relays could not be made for these media */
   AmgwRelay *to_bridge, *to_alexa;
   AmgwDtmfDetector dtmf;          /* the Alexa leg's media loop only */
   guint candidate_pt[2];          /* [0] from Alexa, [1] from the bridge */
   guint candidate_count[2];
+  gboolean warned_pt[2];          /* a payload type outside the negotiation was logged */
+  AmgwRelayStats past[2];         /* [0] to the bridge, [1] to Alexa: relays replaced so far */
 };
+
+/* Frees a relay that is replaced, keeping its counters for the call's view.
+ * Freeing joins its streaming threads; they take no lock of ours. */
+static void
+retire_relay (AmgwLegJoin *j, guint dir, AmgwRelay *old)
+{
+  AmgwRelayStats st;
+
+  if (old == NULL)
+    return;
+  amgw_relay_get_stats (old, &st);
+  j->past[dir].packets_in += st.packets_in;
+  j->past[dir].bytes_in += st.bytes_in;
+  j->past[dir].packets_out += st.packets_out;
+  j->past[dir].bytes_out += st.bytes_out;
+  j->past[dir].packets_invalid += st.packets_invalid;
+  j->past[dir].packets_lost += st.packets_lost;
+  j->past[dir].packets_late += st.packets_late;
+  amgw_relay_free (old);
+}
 
 /* Packets of a payload type in a row before a relay follows it. */
 #define SWITCH_PACKETS 3
@@ -131,9 +152,9 @@ ensure_relays_locked (AmgwLegJoin *j)
   if (j->have_media && a.generation == j->alexa_media.generation &&
       b.generation == j->bridge_media.generation)
     return !j->failed;
-  if (g_ascii_strcasecmp (a.encoding, b.recv_encoding) != 0 && !j->tried_prefer) {
-    /* Once per join: the device may take what the bridge sends as it is. */
-    j->tried_prefer = TRUE;
+  if (g_ascii_strcasecmp (a.encoding, b.recv_encoding) != 0) {
+    /* A new negotiation: the device may take what the bridge sends as it
+     * is (this moves the Alexa leg's generation on once; then it agrees). */
     if (amgw_leg_prefer_codec (j->alexa, b.recv_encoding) && !amgw_leg_get_media (j->alexa, &a))
       return FALSE;
   }
@@ -152,9 +173,8 @@ ensure_relays_locked (AmgwLegJoin *j)
       b.recv_encoding, a.encoding,
       j->to_alexa == NULL ? "failed"
       : amgw_relay_is_passthrough (j->to_alexa) ? "passthrough" : "transcoding");
-  /* Freeing joins their streaming threads; they take no lock of ours. */
-  amgw_relay_free (old_to_bridge);
-  amgw_relay_free (old_to_alexa);
+  retire_relay (j, 0, old_to_bridge);
+  retire_relay (j, 1, old_to_alexa);
   return !j->failed;
 }
 
@@ -190,8 +210,13 @@ follow_payload_type_locked (AmgwLegJoin *j, gboolean alexa_side, guint pt)
         *relay == NULL ? "no relay" : amgw_relay_is_passthrough (*relay) ? "passthrough"
                                                                        : "transcoding",
         alexa_side ? "bridge" : "Alexa device");
-    amgw_relay_free (old);
+    retire_relay (j, side, old);
     return;
+  }
+  if (!j->warned_pt[side]) {
+    j->warned_pt[side] = TRUE;
+    GST_WARNING ("[%s] the %s sends payload type %u, which is none of the negotiated codecs: "
+        "dropped", j->sid, alexa_side ? "Alexa device" : "bridge", pt);
   }
 }
 
@@ -310,13 +335,19 @@ join_legs (AmgwLeg *alexa, AmgwLeg *bridge, const char *session_id,
 }
 
 static void
-describe_relay (cJSON *obj, const char *key, AmgwRelay *r, const AmgwLegMedia *from,
-    const AmgwLegMedia *to)
+describe_relay (cJSON *obj, const char *key, AmgwRelay *r, const AmgwRelayStats *past,
+    const AmgwLegMedia *from, const AmgwLegMedia *to)
 {
   cJSON *o = cJSON_AddObjectToObject (obj, key);
   AmgwRelayStats st;
 
+  /* The counters cover the whole call: relays replaced on the way too. */
   amgw_relay_get_stats (r, &st);
+  st.packets_in += past->packets_in;
+  st.packets_out += past->packets_out;
+  st.packets_invalid += past->packets_invalid;
+  st.packets_lost += past->packets_lost;
+  st.packets_late += past->packets_late;
   cJSON_AddStringToObject (o, "mode", st.transcoding ? "transcoding" : "passthrough");
   cJSON_AddStringToObject (o, "from", from->recv_encoding);
   cJSON_AddStringToObject (o, "to", to->encoding);
@@ -339,11 +370,13 @@ join_describe (AmgwLegJoin *j, cJSON *obj)
   } else {
     relay = cJSON_AddObjectToObject (obj, "relay");
     if (j->to_bridge)
-      describe_relay (relay, "to_bridge", j->to_bridge, &j->alexa_media, &j->bridge_media);
+      describe_relay (relay, "to_bridge", j->to_bridge, &j->past[0], &j->alexa_media,
+          &j->bridge_media);
     else
       cJSON_AddNullToObject (relay, "to_bridge");
     if (j->to_alexa)
-      describe_relay (relay, "to_alexa", j->to_alexa, &j->bridge_media, &j->alexa_media);
+      describe_relay (relay, "to_alexa", j->to_alexa, &j->past[1], &j->bridge_media,
+          &j->alexa_media);
     else
       cJSON_AddNullToObject (relay, "to_alexa");
   }

@@ -398,7 +398,12 @@ amgw_rtp_session_send_media (AmgwRtpSession *s, const guint8 *rtp, gsize len)
     if (s->dtmf_inband && s->dtmf_digits)
       amgw_rtp_renumber_reset (&s->renumber);   /* tones own the stream meanwhile */
     else {
-      amgw_rtp_renumber (&s->renumber, pkt, &out, wall_ts (s, now));
+      /* A new source starts where our stream is now: the last timestamp
+       * sent, moved on by the time since (our stream may run ahead of the
+       * wall clock after DTMF, so not wall_ts()). */
+      guint32 now_ts = s->sent_any ? s->last_ts + MAX (1, (guint32) ((now - s->last_out_us) *
+          (gint64) s->codec.clock_rate / G_USEC_PER_SEC)) : wall_ts (s, now);
+      amgw_rtp_renumber (&s->renumber, pkt, &out, now_ts);
       s->seq = out.next_seq;
       s->last_ts = out.last_ts;
       s->sent_any = TRUE;

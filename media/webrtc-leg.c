@@ -108,7 +108,10 @@ struct _WebrtcLeg {
   guint generation;                 /* changes with the negotiated codec */
   AmgwRtpRenumber renumber;         /* bridged media: the other leg's packets */
   AmgwRtpStreamOut out;
-  gint64 out_t0_us;
+  gint64 out_last_us;               /* when the last renumbered packet went */
+  gboolean have_first;              /* the first codec of the last negotiation */
+  AmgwCodecId first_id;
+  guint first_pt;
 
   /* Joined media: received packets go to @sink, under @sink_lock (never
    * taken with @lock held). */
@@ -588,6 +591,15 @@ set_codec (WebrtcLeg *w, GArray *codecs)
     if (c->id == AMGW_CODEC_TELEPHONE_EVENT || c->id == AMGW_CODEC_UNKNOWN)
       continue;
     g_mutex_lock (&w->lock);
+    if (w->have_first && w->first_id == c->id && w->first_pt == c->pt) {
+      /* The same outcome again (the final answer after a provisional one,
+       * a hold): keep what we send, which may be the bridge's codec. */
+      g_mutex_unlock (&w->lock);
+      return;
+    }
+    w->have_first = TRUE;
+    w->first_id = c->id;
+    w->first_pt = c->pt;
     g_free (w->codec.fmtp);
     w->codec = *c;
     w->codec.fmtp = g_strdup (c->fmtp);
@@ -1251,11 +1263,12 @@ webrtc_send_media (AmgwLeg *leg, const guint8 *rtp, gsize len)
     g_mutex_unlock (&w->lock);
     return;
   }
-  if (w->out_t0_us == 0)
-    w->out_t0_us = now;
-  now_ts = w->local_ssrc ^ 0x5a5a5a5a;   /* an arbitrary start, fixed per leg */
-  now_ts += (guint32) ((now - w->out_t0_us) * (gint64) w->codec.clock_rate / G_USEC_PER_SEC);
+  /* Where our stream is now: the last timestamp, moved on by the time
+   * since (an arbitrary start for the first packet). */
+  now_ts = w->out.sent_any ? w->out.last_ts + MAX (1, (guint32) ((now - w->out_last_us) *
+      (gint64) w->codec.clock_rate / G_USEC_PER_SEC)) : g_random_int ();
   amgw_rtp_renumber (&w->renumber, pkt, &w->out, now_ts);
+  w->out_last_us = now;
   g_mutex_unlock (&w->lock);
   send_packet (w, pkt, len, FALSE);
 }

@@ -18,9 +18,9 @@
  * amgw-testd runs with AMGW_TESTD_REAL_SIP=1 (see test-sip-sipp.c). */
 #include "common.h"
 #include "sip-common.h"
+#include "baresip.h"
 
 #include <gio/gio.h>
-#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 
@@ -33,229 +33,27 @@ static const char *skip_reason;
 static gboolean have_dumpcap;
 
 /* ------------------------------------------------------------------------ */
-/* Small helpers                                                             */
+/* baresip as the bridge (tests/support/baresip.c)                          */
 /* ------------------------------------------------------------------------ */
-
-
-
-static char *
-read_text (const char *path)
-{
-  char *text = NULL;
-
-  if (!g_file_get_contents (path, &text, NULL, NULL))
-    return g_strdup ("");
-  return text;
-}
-
-static gboolean
-wait_file_has (const char *path, const char *needle, guint timeout_ms)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
-
-  do {
-    g_autofree char *text = read_text (path);
-    if (strstr (text, needle) != NULL)
-      return TRUE;
-    g_usleep (20 * 1000);
-  } while (g_get_monotonic_time () < end);
-  return FALSE;
-}
-
-static void
-remove_tree (const char *dir)
-{
-  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
-  const char *name;
-
-  while (d && (name = g_dir_read_name (d)) != NULL) {
-    g_autofree char *path = g_build_filename (dir, name, NULL);
-    g_remove (path);
-  }
-  g_rmdir (dir);
-}
-
-/* Stops a child we started: @sig first, SIGKILL after @grace_ms. */
-static void
-stop_process (GSubprocess *proc, int sig, guint grace_ms)
-{
-  gint64 end;
-
-  if (proc == NULL || g_subprocess_get_identifier (proc) == NULL)
-    return;
-  g_subprocess_send_signal (proc, sig);
-  end = g_get_monotonic_time () + (gint64) grace_ms * 1000;
-  while (g_subprocess_get_identifier (proc) != NULL && g_get_monotonic_time () < end) {
-    /* GLib's worker thread reaps the child: the identifier clears then. */
-    g_usleep (20 * 1000);
-  }
-  if (g_subprocess_get_identifier (proc) != NULL)
-    g_subprocess_force_exit (proc);
-  g_subprocess_wait (proc, NULL, NULL);
-}
-
-/* 16-bit mono PCM WAV of a sine. */
-static gboolean
-write_sine_wav (const char *path, guint rate, double hz, guint seconds)
-{
-  guint n = rate * seconds;
-  gsize data_len = (gsize) n * 2;
-  g_autofree guint8 *buf = g_malloc (44 + data_len);
-  guint8 *p = buf;
-
-#define PUT32(v) do { guint32 x_ = (v); p[0] = x_; p[1] = x_ >> 8; p[2] = x_ >> 16; \
-    p[3] = x_ >> 24; p += 4; } while (0)
-#define PUT16(v) do { guint16 x_ = (v); p[0] = x_; p[1] = x_ >> 8; p += 2; } while (0)
-  memcpy (p, "RIFF", 4); p += 4;
-  PUT32 (36 + data_len);
-  memcpy (p, "WAVEfmt ", 8); p += 8;
-  PUT32 (16);
-  PUT16 (1);             /* PCM */
-  PUT16 (1);             /* mono */
-  PUT32 (rate);
-  PUT32 (rate * 2);
-  PUT16 (2);
-  PUT16 (16);
-  memcpy (p, "data", 4); p += 4;
-  PUT32 (data_len);
-  for (guint i = 0; i < n; i++)
-    PUT16 ((guint16) (gint16) lrint (8000.0 * sin (2 * G_PI * hz * i / rate)));
-#undef PUT32
-#undef PUT16
-  return g_file_set_contents (path, (const char *) buf, 44 + data_len, NULL);
-}
-
-/* ------------------------------------------------------------------------ */
-/* baresip as the bridge                                                     */
-/* ------------------------------------------------------------------------ */
-
-typedef struct {
-  GSubprocess *proc;
-  char *dir;
-  char *log;
-  guint16 port;
-} Baresip;
 
 /* baresip answers only a Request-URI whose user part is an account's: the
- * account is <sip:@user@127.0.0.1>. */
-static Baresip *
+ * account is <sip:@user@127.0.0.1>.  G.711, a 10 s 440 Hz WAV, and no
+ * jitter buffer: the scripted Alexa leg sends no audio, so the only RTP
+ * toward baresip is the DTMF, which baresip's jitter buffer (1.0.0) then
+ * loses or holds back (see baresip.c). */
+static AmgwBaresip *
 baresip_start (const char *user)
 {
-  Baresip *b = g_new0 (Baresip, 1);
+  AmgwBaresipOptions opt = {
+    .user = user, .tone_hz = 440.0, .tone_seconds = 10, .jitter_buffer = FALSE,
+    .timeout_s = SAFETY_S,
+  };
   g_autoptr (GError) error = NULL;
-  g_autoptr (GSubprocessLauncher) launcher = NULL;
-  g_autofree char *wav = NULL, *config = NULL, *path = NULL, *safety = NULL, *account = NULL;
+  AmgwBaresip *b = amgw_baresip_start (&opt, &error);
 
-  b->dir = g_dir_make_tmp ("amgw-baresip-XXXXXX", &error);
-  g_assert_no_error (error);
-  b->log = g_build_filename (b->dir, "baresip.log", NULL);
-  b->port = free_port ();
-  wav = g_build_filename (b->dir, "tone.wav", NULL);
-  g_assert_true (write_sine_wav (wav, 8000, 440.0, 10));
-
-  /* No UI module: nothing reads stdin.  menu (an app module) prints the
-   * call's progress and the DTMF baresip receives; sndfile records the
-   * decoded audio (what the bridge hears) to snd_path.  aubridge is a
-   * player that needs no sound card.
-   *
-   * No jitter buffer: the scripted Alexa leg sends no audio, so the only
-   * RTP toward baresip is the DTMF, and baresip's jitter buffer (1.0.0)
-   * then loses the first digit (delay 1-10) or holds back the last end
-   * packets (5-10): nothing pushes them through. */
-  config = g_strdup_printf (
-      "poll_method\t\tepoll\n"
-      "sip_listen\t\t127.0.0.1:%u\n"
-      "call_local_timeout\t120\n"
-      "call_max_calls\t\t1\n"
-      "audio_player\t\taubridge,amgw-bridge-sink\n"
-      "audio_source\t\taufile,%s\n"
-      "audio_alert\t\taubridge,amgw-bridge-nothing\n"
-      "audio_level\t\tno\n"
-      "ausrc_format\t\ts16\n"
-      "auplay_format\t\ts16\n"
-      "rtp_ports\t\t10000-10100\n"
-      "rtcp_mux\t\tno\n"
-      "jitter_buffer_delay\t0\n"
-      "rtp_stats\t\tno\n"
-      "snd_path\t\t%s\n"
-      "module_path\t\t/usr/lib/baresip/modules\n"
-      "module\t\t\tg711.so\n"
-      "module\t\t\taufile.so\n"
-      "module\t\t\taubridge.so\n"
-      "module\t\t\tsndfile.so\n"
-      "module_app\t\taccount.so\n"
-      "module_app\t\tmenu.so\n",
-      b->port, wav, b->dir);
-  path = g_build_filename (b->dir, "config", NULL);
-  g_assert_true (g_file_set_contents (path, config, -1, NULL));
-  g_free (path);
-  path = g_build_filename (b->dir, "accounts", NULL);
-  /* regint=0: no REGISTER; answermode=auto: answer every call at once. */
-  account = g_strdup_printf ("<sip:%s@127.0.0.1>;regint=0;answermode=auto\n", user);
-  g_assert_true (g_file_set_contents (path, account, -1, NULL));
-  g_free (path);
-  path = g_build_filename (b->dir, "contacts", NULL);
-  g_assert_true (g_file_set_contents (path, "", -1, NULL));
-
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE
-      | G_SUBPROCESS_FLAGS_STDERR_MERGE);
-  g_subprocess_launcher_set_stdout_file_path (launcher, b->log);
-  safety = g_strdup_printf ("%u", SAFETY_S);
-  /* -s: SIP trace (every message baresip receives and sends, in its log).
-   * -n 127.0.0.1: in a namespace with only loopback baresip finds no
-   * network address of its own and would open no SIP socket. */
-  b->proc = g_subprocess_launcher_spawn (launcher, &error, "baresip", "-4", "-s",
-      "-n", "127.0.0.1", "-f", b->dir, "-t", safety, NULL);
-  g_assert_no_error (error);
-  if (!wait_file_has (b->log, "baresip is ready", 10000))
-    g_test_fail_printf ("baresip did not start: %s", b->log);
-  return b;
-}
-
-static char *
-baresip_log (Baresip *b)
-{
-  return read_text (b->log);
-}
-
-/* The digits baresip's log says it received, in order. */
-static char *
-baresip_digits (Baresip *b, gboolean info)
-{
-  g_autofree char *log = baresip_log (b);
-  const char *needle = info ? "call: received DTMF: '" : "received event: '";
-  GString *digits = g_string_new (NULL);
-
-  for (const char *p = strstr (log, needle); p != NULL; p = strstr (p + 1, needle)) {
-    const char *d = p + strlen (needle);
-    if (d[0] == '\0' || d[1] != '\'')
-      continue;
-    if (!info && !g_str_has_prefix (d + 2, " (end=1)"))
-      continue;
-    g_string_append_c (digits, d[0]);
-  }
-  return g_string_free (digits, FALSE);
-}
-
-static void
-baresip_free (Baresip *b)
-{
   if (b == NULL)
-    return;
-  /* SIGTERM lets baresip hang up and finish its recording. */
-  stop_process (b->proc, SIGTERM, 3000);
-  if (g_test_failed ()) {
-    g_autofree char *log = baresip_log (b);
-    g_printerr ("---- baresip log ----\n%s\n---------------------\n", log);
-  }
-  if (g_getenv ("AMGW_KEEP_TEST_FILES") == NULL)
-    remove_tree (b->dir);
-  else
-    g_printerr ("baresip files kept in %s\n", b->dir);
-  g_clear_object (&b->proc);
-  g_free (b->log);
-  g_free (b->dir);
-  g_free (b);
+    g_test_fail_printf ("baresip did not start: %s", error->message);
+  return b;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -292,7 +90,7 @@ capture_start (void)
   g_assert_no_error (error);
   /* "Capturing on 'Loopback: lo'" comes once dumpcap has opened the
    * interface; a little more for the filter to be in place. */
-  if (!wait_file_has (c->log, "Capturing on", 10000))
+  if (!amgw_peer_wait_file_has (c->log, "Capturing on", 10000))
     g_test_fail_printf ("the capture did not start");
   g_usleep (500 * 1000);
   return c;
@@ -304,7 +102,7 @@ capture_stop (Capture *c)
 {
   /* Let the last packets (the 200 to the BYE) reach the file. */
   g_usleep (300 * 1000);
-  stop_process (c->proc, SIGINT, 5000);
+  amgw_peer_stop_process (c->proc, SIGINT, 5000);
 }
 
 static void
@@ -312,13 +110,13 @@ capture_free (Capture *c)
 {
   if (c == NULL)
     return;
-  stop_process (c->proc, SIGKILL, 0);
+  amgw_peer_stop_process (c->proc, SIGKILL, 0);
   if (g_test_failed ()) {
-    g_autofree char *log = read_text (c->log);
+    g_autofree char *log = amgw_peer_read_text (c->log);
     g_printerr ("---- capture log ----\n%s\n---------------------\n", log);
   }
   if (g_getenv ("AMGW_KEEP_TEST_FILES") == NULL)
-    remove_tree (c->dir);
+    amgw_peer_remove_tree (c->dir);
   else
     g_printerr ("capture kept in %s\n", c->pcap);
   g_clear_object (&c->proc);
@@ -624,8 +422,9 @@ run_case (gconstpointer data)
 {
   const Case *tc = data;
   Fx *fx;
-  Baresip *b;
+  AmgwBaresip *b;
   Capture *c;
+  guint16 bport;
   g_autofree char *sid = NULL, *ruri = NULL, *got = NULL, *bs_invite = NULL, *bslog = NULL;
   g_autoptr (GPtrArray) msgs = NULL;
   guint16 amgw_sip = 0, rtp_min = 0;
@@ -642,15 +441,20 @@ run_case (gconstpointer data)
 
   c = capture_start ();
   b = baresip_start (tc->user);
+  if (b == NULL) {
+    capture_free (c);
+    return;
+  }
+  bport = amgw_baresip_get_port (b);
   amgw_sip = free_port ();
   rtp_min = free_port () & ~1u;
   if (rtp_min > 65000)
     rtp_min = 40000;
   fx = fx_start_bridge (amgw_sip, rtp_min, rtp_min + 99);
-  g_test_message ("baresip on 127.0.0.1:%u, amgw SIP on %u, RTP %u-%u", b->port, amgw_sip,
+  g_test_message ("baresip on 127.0.0.1:%u, amgw SIP on %u, RTP %u-%u", bport, amgw_sip,
       rtp_min, rtp_min + 99);
 
-  sid = join_bridge (fx, b->port, tc->provider);
+  sid = join_bridge (fx, bport, tc->provider);
   if (!wait_log (fx, "the bridge answered", WAIT_MS)) {
     g_test_fail_printf ("baresip did not answer");
   } else {
@@ -668,7 +472,7 @@ run_case (gconstpointer data)
   g_assert_nonnull (req);
   g_assert_cmpstr (req ? jstr (req->json, "callResult.code") : NULL, ==, "SUCCESS");
   /* baresip sees the BYE. */
-  if (!wait_file_has (b->log, "BYE sip:", 5000))
+  if (!amgw_baresip_wait_log (b, "BYE sip:", 0, 5000))
     g_test_fail_printf ("no BYE in baresip's SIP trace");
   capture_stop (c);
 
@@ -676,10 +480,10 @@ run_case (gconstpointer data)
   msgs = capture_sip (c);
   invite = find_request (msgs, "INVITE", amgw_sip);
   g_assert_nonnull (invite);
-  ruri = g_strdup_printf ("sip:%s@127.0.0.1:%u", tc->user, b->port);
+  ruri = g_strdup_printf ("sip:%s@127.0.0.1:%u", tc->user, bport);
   g_assert_cmpstr (invite ? invite->ruri : NULL, ==, ruri);
   if (invite) {
-    g_assert_cmpuint (invite->dport, ==, b->port);
+    g_assert_cmpuint (invite->dport, ==, bport);
     g_assert_nonnull (strstr (invite->text, "telephone-event/8000"));
     /* The pin is never in the URI with these templates. */
     g_assert_null (strstr (invite->ruri, MEETING_PIN));
@@ -692,13 +496,13 @@ run_case (gconstpointer data)
     }
   }
   /* ... and baresip's own trace shows the same Request-URI. */
-  bslog = baresip_log (b);
+  bslog = amgw_baresip_log (b);
   bs_invite = g_strdup_printf ("INVITE %s SIP/2.0", ruri);
   if (strstr (bslog, bs_invite) == NULL)
     g_test_fail_printf ("no \"%s\" in baresip's SIP trace", bs_invite);
   ok = find_response (msgs, "INVITE", 200, 200);
   g_assert_nonnull (ok);
-  g_assert_cmpuint (ok ? ok->sport : 0, ==, b->port);
+  g_assert_cmpuint (ok ? ok->sport : 0, ==, bport);
   g_assert_cmpuint (ok ? ok->media_port : 0, >, 0);
   bye = find_request (msgs, "BYE", amgw_sip);
   g_assert_nonnull (bye);
@@ -775,7 +579,7 @@ run_case (gconstpointer data)
   /* ... and baresip decoded the same digits: "received event: '1' (end=1)"
    * per RFC 4733 event, "call: received DTMF: '1' (duration=160)" per INFO. */
   {
-    g_autofree char *heard = baresip_digits (b, tc->info);
+    g_autofree char *heard = amgw_baresip_digits (b, tc->info, 0);
     g_test_message ("baresip decoded: \"%s\"", heard);
     g_assert_cmpstr (heard, ==, tc->digits);
   }
@@ -789,7 +593,7 @@ run_case (gconstpointer data)
 
   g_array_unref (rtp.events);
   fx_free (fx);
-  baresip_free (b);
+  amgw_baresip_free (b);
   capture_free (c);
 }
 
