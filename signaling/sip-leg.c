@@ -363,6 +363,7 @@ struct _SipLeg {
   AmgwRtpSession *rtp;
   GMainContext *media_context;
   char *target;             /* the Request-URI (may carry the pin: not logged then) */
+  char *host;               /* (nullable) its host[:port], made by leg_host() */
   gboolean target_has_pin;
   char *digits;             /* (nullable) secret: what DTMF enters after the answer */
   AmgwDtmfMode dtmf_mode;
@@ -409,6 +410,25 @@ static const char *
 leg_id (SipLeg *leg)
 {
   return leg->parent.session_id;
+}
+
+/* The Request-URI's host[:port] (never its user part, which may carry the
+ * pin), for messages; "the bridge" when there is none. */
+static const char *
+leg_host (SipLeg *leg)
+{
+  const char *start, *end;
+
+  if (leg->target == NULL)
+    return "the bridge";
+  if (leg->host == NULL) {
+    start = strchr (leg->target, '@');
+    start = start ? start + 1 : strchr (leg->target, ':') ? strchr (leg->target, ':') + 1
+                                                           : leg->target;
+    end = start + strcspn (start, ";?>");
+    leg->host = g_strndup (start, end - start);
+  }
+  return leg->host;
 }
 
 static void
@@ -737,8 +757,14 @@ leg_on_invite_response (SipLeg *leg, int status, const char *phrase, const sip_t
 
   GST_DEBUG ("[%s] final answer %d: via %s, to-tag %s", leg_id (leg), status,
       sip && sip->sip_via ? "yes" : "no", sip && sip->sip_to && sip->sip_to->a_tag ? "yes" : "no");
-  if ((sip == NULL || sip->sip_via == NULL) && (status == 503 || status == 408))
-    message = g_strdup_printf ("cannot reach the bridge (%d %s)", status, phrase ? phrase : "");
+  /* Sofia-SIP answers for the network when a request cannot be sent (503)
+   * or gets no response (408): that is no answer of the bridge's. */
+  if ((sip == NULL || sip->sip_via == NULL) && status == 503)
+    message = g_strdup_printf ("cannot reach the bridge at %s: the connection failed "
+        "(nothing listens there, or the network refused it)", leg_host (leg));
+  else if ((sip == NULL || sip->sip_via == NULL) && status == 408)
+    message = g_strdup_printf ("the bridge at %s never answered the INVITE (SIP transaction "
+        "time-out)", leg_host (leg));
   else if (status == 401 || status == 407)
     message = g_strdup_printf ("the bridge answered %d %s%s", status, phrase ? phrase : "",
         leg->auth_tried ? " to amgw's credentials"
@@ -1308,6 +1334,7 @@ sip_finalize (AmgwLeg *base)
   if (leg->target != NULL)
     explicit_bzero (leg->target, strlen (leg->target));
   g_free (leg->target);
+  g_free (leg->host);
   g_free (leg);
 }
 
