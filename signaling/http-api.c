@@ -111,6 +111,12 @@ early_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
   goffset length = soup_message_headers_get_content_length (headers);
 
+  /* One request per connection: libsoup 3.2 keeps an idle keep-alive
+   * connection that the client closed in CLOSE-WAIT for good, and a busy
+   * gateway would run out of file descriptors (seen in the benchmark: 4
+   * per call).  Callers are the skill's forwarder and monitoring. */
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection",
+      "close");
   if (g_str_has_prefix (path, "/v1/") && !authorized (api, msg)) {
     soup_message_headers_replace (soup_server_message_get_response_headers (msg),
         "WWW-Authenticate", "Bearer");
