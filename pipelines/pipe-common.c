@@ -280,7 +280,7 @@ amgw_pipe_add_rtp_decoder (GstElement *pipeline, const AmgwAudioFormat *fmt,
 }
 
 gboolean
-amgw_pipe_add_rtp_encoder (GstElement *pipeline, const AmgwAudioFormat *fmt,
+amgw_pipe_add_rtp_encoder (GstElement *pipeline, const AmgwAudioFormat *fmt, guint rate,
     const char *what, GstElement **first, GstElement **enc, GstElement **sink,
     GError **error)
 {
@@ -296,7 +296,8 @@ amgw_pipe_add_rtp_encoder (GstElement *pipeline, const AmgwAudioFormat *fmt,
       !(*sink = amgw_pipe_make_element (pipeline, "appsink", error)))
     return FALSE;
 
-  caps = gst_caps_new_simple ("audio/x-raw", "rate", G_TYPE_INT, (int) info->codec_rate,
+  caps = gst_caps_new_simple ("audio/x-raw", "rate", G_TYPE_INT,
+      (int) (rate != 0 ? rate : info->codec_rate),
       "channels", G_TYPE_INT, 1, NULL);
   g_object_set (filter, "caps", caps, NULL);
   gst_caps_unref (caps);

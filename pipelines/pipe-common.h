@@ -104,11 +104,11 @@ gboolean amgw_pipe_add_rtp_decoder (GstElement *pipeline, const AmgwAudioFormat 
     GstElement **jitter, GstElement **last, GError **error);
 
 /* The RTP encoding tail, added to @pipeline and linked:
- *   audioconvert ! audioresample ! capsfilter (the encoder's rate, mono)
+ *   audioconvert ! audioresample ! capsfilter (@rate, else the encoder's rate; mono)
  *   ! encoder ! payloader (pt, ssrc when not 0, mtu, 20 ms ptime) ! appsink
  * Opus: 20 ms frames, inband FEC.  The appsink is left for the caller to
  * configure.  Fills @first (to link into), @enc and @sink. */
-gboolean amgw_pipe_add_rtp_encoder (GstElement *pipeline, const AmgwAudioFormat *fmt,
+gboolean amgw_pipe_add_rtp_encoder (GstElement *pipeline, const AmgwAudioFormat *fmt, guint rate,
     const char *what, GstElement **first, GstElement **enc, GstElement **sink,
     GError **error);
 

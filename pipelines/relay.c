@@ -9,7 +9,7 @@
  *
  *   appsrc (RTP, live, do-timestamp, leaky, ~64 KiB) ! rtpjitterbuffer
  *     latency=L do-lost ! depayloader ! decoder [! spanplc] ! audioconvert
- *     ! audioresample ! capsfilter (the encoder's rate, mono) ! encoder
+ *     ! audioresample ! capsfilter (the narrower codec's rate, mono) ! encoder
  *     ! payloader ! appsink sync=false -> @send
  *
  * built from the head and tail that audio.c uses too (pipe-common.c).  The
@@ -90,7 +90,11 @@ build_pipeline (AmgwRelay *r, GError **error)
   r->pipeline = amgw_pipe_new_pipeline (name, &r->owner);
   if (!amgw_pipe_add_rtp_decoder (r->pipeline, &r->in, r->latency_ms, TRUE, "relay pipeline",
           &r->src, &r->jitter, &decoded, error) ||
-      !amgw_pipe_add_rtp_encoder (r->pipeline, &r->out, "relay pipeline", &convert, &enc,
+      !amgw_pipe_add_rtp_encoder (r->pipeline, &r->out,
+          /* The narrower side's rate: no audio is made up, and Opus
+           * decodes (or encodes) at 8 kHz for G.711 without a resampler. */
+          MIN (amgw_codec_info (r->in.codec)->codec_rate, amgw_codec_info (r->out.codec)->codec_rate),
+          "relay pipeline", &convert, &enc,
           &r->sink, error))
     return FALSE;
 
