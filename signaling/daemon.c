@@ -8,6 +8,7 @@
 #include "amgw/http-api.h"
 #include "amgw/http-client.h"
 #include "amgw/lwa.h"
+#include "amgw/sandbox.h"
 #include "amgw/store.h"
 
 #include <glib-unix.h>
@@ -220,6 +221,7 @@ amgw_daemon_main (int argc, char **argv)
   AmgwAlexaClient *alexa = NULL;
   AmgwGateway *gw = NULL;
   AmgwHttpApi *api = NULL;
+  AmgwSandbox *sandbox = NULL;
   Daemon d = { 0, };
   guint sig_int = 0, sig_term = 0, sig_hup = 0;
   int status = 1;
@@ -255,6 +257,16 @@ amgw_daemon_main (int argc, char **argv)
     return 1;
   }
 
+  /* No Alexa credentials: amgw plays Alexa itself (signaling/sandbox.c).
+   * This changes cfg (state folder, LWA client, a room) before its use. */
+  if (amgw_sandbox_wanted (cfg)) {
+    sandbox = amgw_sandbox_new (cfg, &error);
+    if (sandbox == NULL) {
+      g_printerr ("amgw: no Alexa credentials and no sandbox: %s\n", error->message);
+      g_clear_error (&error);
+    }
+  }
+
   secret = forwarding_secret (cfg, &error);
   if (secret == NULL)
     goto no_secret;
@@ -279,13 +291,22 @@ amgw_daemon_main (int argc, char **argv)
     goto no_media;
 
   http = amgw_http_client_new (NULL, cfg->request_timeout_ms);
+  /* The API listens before the Alexa side is made: in sandbox mode the
+   * Alexa and LWA URLs are routes of this listener, on the port it got. */
+  api = amgw_http_api_new (NULL, secret);
+  if (!amgw_http_api_listen (api, cfg->listen_host, cfg->listen_port, &error))
+    goto no_listen;
+  if (sandbox)
+    amgw_sandbox_set_port (sandbox, cfg, amgw_http_api_get_port (api));
   lwa = amgw_lwa_new (http, store, cfg->lwa_url, cfg->client_id, cfg->client_secret,
       cfg->refresh_token);
   alexa = amgw_alexa_client_new (http, lwa, cfg->api_url, cfg->max_retries);
   gw = amgw_gateway_new (cfg, store, alexa, lwa, d.directory);
-  api = amgw_http_api_new (gw, secret);
-  if (!amgw_http_api_listen (api, cfg->listen_host, cfg->listen_port, &error))
-    goto no_listen;
+  amgw_http_api_set_gateway (api, gw);
+  if (sandbox) {
+    amgw_sandbox_start (sandbox, gw, secret);
+    amgw_http_api_set_sandbox (api, sandbox);
+  }
 
   g_print ("amgw %s: HTTP API on http://%s%s%s:%u (configuration: %s, state: %s)\n", AMGW_VERSION,
       strchr (cfg->listen_host, ':') ? "[" : "", cfg->listen_host,
@@ -343,6 +364,7 @@ no_listen:
   goto out;
 
 out:
+  amgw_sandbox_free (sandbox);  /* before the API and the gateway it uses */
   amgw_http_api_free (api);
   amgw_gateway_free (gw);
   if (alexa)

@@ -5,6 +5,7 @@
 #include "amgw/directives.h"
 #include "amgw/lwa.h"
 #include "amgw/metrics.h"
+#include "amgw/sandbox.h"
 #include "amgw/util.h"
 
 #include <libsoup/soup.h>
@@ -19,7 +20,14 @@ struct _AmgwHttpApi {
   const char *secret;
   SoupServer *server;
   guint16 port;
+  AmgwSandbox *sandbox;     /* (nullable) sandbox mode: /sandbox/ */
 };
+
+static gboolean
+is_sandbox_path (const char *path)
+{
+  return strcmp (path, "/sandbox") == 0 || g_str_has_prefix (path, "/sandbox/");
+}
 
 /* ------------------------------------------------------------------------ */
 /* Answers */
@@ -33,8 +41,8 @@ count (const char *route, guint status)
   amgw_metrics_add ("amgw_http_requests_total", 1, "route", route, "status", code, NULL);
 }
 
-static void
-reply (SoupServerMessage *msg, const char *route, guint status, const char *content_type,
+void
+amgw_http_reply (SoupServerMessage *msg, const char *route, guint status, const char *content_type,
     char *body /* transfer full, nullable */)
 {
   soup_server_message_set_status (msg, status, NULL);
@@ -43,18 +51,19 @@ reply (SoupServerMessage *msg, const char *route, guint status, const char *cont
   count (route, status);
 }
 
-static void
-reply_json (SoupServerMessage *msg, const char *route, guint status, cJSON *json /* transfer full */)
+void
+amgw_http_reply_json (SoupServerMessage *msg, const char *route, guint status,
+    cJSON *json /* transfer full */)
 {
   char *text = cJSON_PrintUnformatted (json);
 
   cJSON_Delete (json);
-  reply (msg, route, status, "application/json", g_strdup (text));
+  amgw_http_reply (msg, route, status, "application/json", g_strdup (text));
   cJSON_free (text);
 }
 
-static void
-reply_error (SoupServerMessage *msg, const char *route, guint status, const char *message)
+void
+amgw_http_reply_error (SoupServerMessage *msg, const char *route, guint status, const char *message)
 {
   cJSON *o = cJSON_CreateObject ();
 
@@ -62,7 +71,7 @@ reply_error (SoupServerMessage *msg, const char *route, guint status, const char
   cJSON_AddStringToObject (o, "message", message);
   GST_INFO ("%s %s -> %u: %s", soup_server_message_get_method (msg),
       g_uri_get_path (soup_server_message_get_uri (msg)), status, message);
-  reply_json (msg, route, status, o);
+  amgw_http_reply_json (msg, route, status, o);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -96,7 +105,7 @@ is_json (SoupServerMessage *msg)
 static void
 refuse_too_large (SoupServerMessage *msg)
 {
-  reply_error (msg, "too-large", SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
+  amgw_http_reply_error (msg, "too-large", SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
       "the request body is larger than 256 KiB");
 }
 
@@ -120,8 +129,10 @@ early_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
   if (g_str_has_prefix (path, "/v1/") && !authorized (api, msg)) {
     soup_message_headers_replace (soup_server_message_get_response_headers (msg),
         "WWW-Authenticate", "Bearer");
-    reply_error (msg, "unauthorized", SOUP_STATUS_UNAUTHORIZED,
+    amgw_http_reply_error (msg, "unauthorized", SOUP_STATUS_UNAUTHORIZED,
         "a valid Authorization: Bearer <forwarding-secret> header is required");
+  } else if (is_sandbox_path (path) && !amgw_sandbox_early (api->sandbox, msg, path)) {
+    ; /* answered: not in sandbox mode, not a loopback client, over the route's limit */
   } else if (length > AMGW_MAX_REQUEST_BYTES) {
     refuse_too_large (msg);
   } else {
@@ -185,7 +196,7 @@ directive_done (const char *response, gpointer user_data)
   Pending *p = user_data;
 
   if (!p->finished) {
-    reply (p->msg, "directives", SOUP_STATUS_OK, "application/json", g_strdup (response));
+    amgw_http_reply (p->msg, "directives", SOUP_STATUS_OK, "application/json", g_strdup (response));
     if (p->paused)
       soup_server_message_unpause (p->msg);
   }
@@ -205,11 +216,11 @@ handle_directives (AmgwHttpApi *api, SoupServerMessage *msg)
   Pending *p;
 
   if (strcmp (soup_server_message_get_method (msg), "POST") != 0) {
-    reply_error (msg, "directives", SOUP_STATUS_METHOD_NOT_ALLOWED, "use POST");
+    amgw_http_reply_error (msg, "directives", SOUP_STATUS_METHOD_NOT_ALLOWED, "use POST");
     return;
   }
   if (!is_json (msg)) {
-    reply_error (msg, "directives", SOUP_STATUS_UNSUPPORTED_MEDIA_TYPE,
+    amgw_http_reply_error (msg, "directives", SOUP_STATUS_UNSUPPORTED_MEDIA_TYPE,
         "the body must be application/json");
     return;
   }
@@ -241,18 +252,18 @@ handle_events (AmgwHttpApi *api, SoupServerMessage *msg)
   cJSON *o;
 
   if (strcmp (soup_server_message_get_method (msg), "POST") != 0) {
-    reply_error (msg, "events", SOUP_STATUS_METHOD_NOT_ALLOWED, "use POST");
+    amgw_http_reply_error (msg, "events", SOUP_STATUS_METHOD_NOT_ALLOWED, "use POST");
     return;
   }
   if (!is_json (msg)) {
-    reply_error (msg, "events", SOUP_STATUS_UNSUPPORTED_MEDIA_TYPE,
+    amgw_http_reply_error (msg, "events", SOUP_STATUS_UNSUPPORTED_MEDIA_TYPE,
         "the body must be application/json");
     return;
   }
   event = amgw_signal_parse_event (body->data, body->length, &error);
   if (event == NULL) {
     amgw_metrics_add ("amgw_events_total", 1, "type", "invalid", "status", "400", NULL);
-    reply_error (msg, "events", SOUP_STATUS_BAD_REQUEST, error->message);
+    amgw_http_reply_error (msg, "events", SOUP_STATUS_BAD_REQUEST, error->message);
     return;
   }
   status = amgw_gateway_handle_event (api->gw, event, &message);
@@ -263,14 +274,14 @@ handle_events (AmgwHttpApi *api, SoupServerMessage *msg)
         "status", code, NULL);
   }
   if (status != SOUP_STATUS_OK) {
-    reply_error (msg, "events", status, message ? message : soup_status_get_phrase (status));
+    amgw_http_reply_error (msg, "events", status, message ? message : soup_status_get_phrase (status));
     return;
   }
   /* A skill response envelope, as the seeds describe responses. */
   o = cJSON_CreateObject ();
   cJSON_AddStringToObject (o, "version", "1.0");
   cJSON_AddObjectToObject (cJSON_AddObjectToObject (o, "response"), "sessionAttributes");
-  reply_json (msg, "events", SOUP_STATUS_OK, o);
+  amgw_http_reply_json (msg, "events", SOUP_STATUS_OK, o);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -283,7 +294,7 @@ handle_healthz (AmgwHttpApi *api, SoupServerMessage *msg)
 
   cJSON_AddStringToObject (o, "status", "ok");
   cJSON_AddStringToObject (o, "version", AMGW_VERSION);
-  reply_json (msg, "healthz", SOUP_STATUS_OK, o);
+  amgw_http_reply_json (msg, "healthz", SOUP_STATUS_OK, o);
 }
 
 /* The process's CPU use as a share of all cores, averaged since the
@@ -342,7 +353,7 @@ handle_readyz (AmgwHttpApi *api, SoupServerMessage *msg)
   cJSON_AddNumberToObject (o, "cpu_limit_percent", cfg->cpu_limit_percent);
   cJSON_AddStringToObject (o, "alexa_link",
       amgw_lwa_state_name (amgw_lwa_get_state (amgw_gateway_get_lwa (api->gw))));
-  reply_json (msg, "readyz", status, o);
+  amgw_http_reply_json (msg, "readyz", status, o);
 }
 
 static void
@@ -370,18 +381,18 @@ handle_calls (AmgwHttpApi *api, SoupServerMessage *msg, const char *path)
   if (strcmp (path, "/v1/calls") == 0 || strcmp (path, "/v1/calls/") == 0) {
     cJSON *o;
     if (strcmp (method, "GET") != 0) {
-      reply_error (msg, "calls", SOUP_STATUS_METHOD_NOT_ALLOWED, "use GET");
+      amgw_http_reply_error (msg, "calls", SOUP_STATUS_METHOD_NOT_ALLOWED, "use GET");
       return;
     }
     o = cJSON_CreateObject ();
     cJSON_AddItemToObject (o, "calls", amgw_gateway_calls_to_json (api->gw));
-    reply_json (msg, "calls", SOUP_STATUS_OK, o);
+    amgw_http_reply_json (msg, "calls", SOUP_STATUS_OK, o);
     return;
   }
 
   id = path + strlen ("/v1/calls/");
   if (strchr (id, '/') != NULL || strlen (id) > AMGW_MAX_SESSION_ID_LEN) {
-    reply_error (msg, "calls", SOUP_STATUS_NOT_FOUND, "no such call");
+    amgw_http_reply_error (msg, "calls", SOUP_STATUS_NOT_FOUND, "no such call");
     return;
   }
   call = amgw_gateway_find_call (api->gw, id);
@@ -393,28 +404,28 @@ handle_calls (AmgwHttpApi *api, SoupServerMessage *msg, const char *path)
     cJSON *recent;
 
     if (call) {
-      reply_json (msg, "calls", SOUP_STATUS_OK, amgw_call_to_json (call));
+      amgw_http_reply_json (msg, "calls", SOUP_STATUS_OK, amgw_call_to_json (call));
       return;
     }
     recent = amgw_gateway_recent_call (api->gw, id);
     if (recent) {
-      reply_json (msg, "calls", SOUP_STATUS_OK, recent);
+      amgw_http_reply_json (msg, "calls", SOUP_STATUS_OK, recent);
       return;
     }
     rec = amgw_store_get_call_record (amgw_gateway_get_store (api->gw), id, &error);
     if (rec) {
-      reply_json (msg, "calls", SOUP_STATUS_OK, amgw_call_record_to_json (rec));
+      amgw_http_reply_json (msg, "calls", SOUP_STATUS_OK, amgw_call_record_to_json (rec));
       return;
     }
     if (error)
-      reply_error (msg, "calls", SOUP_STATUS_INTERNAL_SERVER_ERROR, error->message);
+      amgw_http_reply_error (msg, "calls", SOUP_STATUS_INTERNAL_SERVER_ERROR, error->message);
     else
-      reply_error (msg, "calls", SOUP_STATUS_NOT_FOUND, "no such call");
+      amgw_http_reply_error (msg, "calls", SOUP_STATUS_NOT_FOUND, "no such call");
     return;
   }
   if (strcmp (method, "DELETE") == 0) {
     if (call == NULL) {
-      reply_error (msg, "calls", SOUP_STATUS_NOT_FOUND, "no such active call");
+      amgw_http_reply_error (msg, "calls", SOUP_STATUS_NOT_FOUND, "no such active call");
       return;
     }
     GST_INFO ("[%s] hang-up requested through the API", id);
@@ -423,11 +434,11 @@ handle_calls (AmgwHttpApi *api, SoupServerMessage *msg, const char *path)
       cJSON *o = cJSON_CreateObject ();
       cJSON_AddStringToObject (o, "id", id);
       cJSON_AddStringToObject (o, "state", "ended");
-      reply_json (msg, "calls", SOUP_STATUS_OK, o);
+      amgw_http_reply_json (msg, "calls", SOUP_STATUS_OK, o);
     }
     return;
   }
-  reply_error (msg, "calls", SOUP_STATUS_METHOD_NOT_ALLOWED, "use GET or DELETE");
+  amgw_http_reply_error (msg, "calls", SOUP_STATUS_METHOD_NOT_ALLOWED, "use GET or DELETE");
 }
 
 /* Reads an optional number from the request's JSON object. */
@@ -480,16 +491,16 @@ handle_rooms (AmgwHttpApi *api, SoupServerMessage *msg, const char *path)
 
   /* "", "v1", "rooms", NAME, "test-call" */
   if (g_strv_length (parts) != 5 || strcmp (parts[4], "test-call") != 0) {
-    reply_error (msg, "rooms", SOUP_STATUS_NOT_FOUND, "no such route");
+    amgw_http_reply_error (msg, "rooms", SOUP_STATUS_NOT_FOUND, "no such route");
     return;
   }
   if (strcmp (soup_server_message_get_method (msg), "POST") != 0) {
-    reply_error (msg, "rooms", SOUP_STATUS_METHOD_NOT_ALLOWED, "use POST");
+    amgw_http_reply_error (msg, "rooms", SOUP_STATUS_METHOD_NOT_ALLOWED, "use POST");
     return;
   }
   room = amgw_config_find_room_by_name (amgw_gateway_get_config (api->gw), parts[3]);
   if (room == NULL) {
-    reply_error (msg, "rooms", SOUP_STATUS_NOT_FOUND, "no such room");
+    amgw_http_reply_error (msg, "rooms", SOUP_STATUS_NOT_FOUND, "no such room");
     return;
   }
   /* An optional JSON body: {"tone_hz": 1000, "tone_ms": 3000, "duration_ms": 15000,
@@ -502,7 +513,7 @@ handle_rooms (AmgwHttpApi *api, SoupServerMessage *msg, const char *path)
         !number_in (req, "duration_ms", 1000, 600000, &duration_ms, &problem) ||
         !codec_in (req, &codec, &problem)) {
       cJSON_Delete (req);
-      reply_error (msg, "rooms", SOUP_STATUS_BAD_REQUEST,
+      amgw_http_reply_error (msg, "rooms", SOUP_STATUS_BAD_REQUEST,
           problem ? problem : "the body must be a JSON object");
       return;
     }
@@ -511,11 +522,11 @@ handle_rooms (AmgwHttpApi *api, SoupServerMessage *msg, const char *path)
   call = amgw_gateway_test_call (api->gw, room, tone_hz, (guint) tone_ms, (guint) duration_ms,
       codec, &error);
   if (call == NULL) {
-    reply_error (msg, "rooms", SOUP_STATUS_SERVICE_UNAVAILABLE, error->message);
+    amgw_http_reply_error (msg, "rooms", SOUP_STATUS_SERVICE_UNAVAILABLE, error->message);
     return;
   }
   o = amgw_call_to_json (call);
-  reply_json (msg, "rooms", SOUP_STATUS_CREATED, o);
+  amgw_http_reply_json (msg, "rooms", SOUP_STATUS_CREATED, o);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -545,8 +556,10 @@ handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTabl
     handle_calls (api, msg, path);
   else if (g_str_has_prefix (path, "/v1/rooms/"))
     handle_rooms (api, msg, path);
+  else if (is_sandbox_path (path))
+    amgw_sandbox_handle (api->sandbox, msg, path, query);
   else
-    reply_error (msg, "other", SOUP_STATUS_NOT_FOUND, "no such route");
+    amgw_http_reply_error (msg, "other", SOUP_STATUS_NOT_FOUND, "no such route");
 }
 
 AmgwHttpApi *
@@ -601,6 +614,18 @@ guint16
 amgw_http_api_get_port (AmgwHttpApi *api)
 {
   return api->port;
+}
+
+void
+amgw_http_api_set_gateway (AmgwHttpApi *api, AmgwGateway *gw)
+{
+  api->gw = gw;
+}
+
+void
+amgw_http_api_set_sandbox (AmgwHttpApi *api, AmgwSandbox *sandbox)
+{
+  api->sandbox = sandbox;
 }
 
 void

@@ -37,6 +37,7 @@ struct _AmgwTestDaemon {
   char *log_path;
   char *url;
   guint port;
+  gboolean no_config;      /* run on the embedded default configuration */
   GPid pid;
   gboolean running;
   int wait_status;         /* of the last exit, as waitpid() gave it */
@@ -273,7 +274,7 @@ daemon_spawn (AmgwTestDaemon *d, GError **error)
     return FALSE;
   for (guint i = 0; wrap_argv && wrap_argv[i]; i++)
     g_ptr_array_add (args, wrap_argv[i]);
-  for (guint i = 0; own_argv[i]; i++)
+  for (guint i = 0; own_argv[i] && (i == 0 || !d->no_config); i++)
     g_ptr_array_add (args, (gpointer) own_argv[i]);
   g_ptr_array_add (args, NULL);
   argv = (const char *const *) args->pdata;
@@ -295,6 +296,11 @@ daemon_spawn (AmgwTestDaemon *d, GError **error)
   /* A debug log helps most when a test fails; the caller's GST_DEBUG wins. */
   envp = g_get_environ ();
   envp = g_environ_setenv (envp, "GST_DEBUG", "amgw*:6", FALSE);
+  if (d->no_config) {
+    /* The embedded default keeps its state under $XDG_DATA_HOME/amgw. */
+    g_autofree char *data_home = g_path_get_dirname (d->state_dir);
+    envp = g_environ_setenv (envp, "XDG_DATA_HOME", data_home, TRUE);
+  }
 
   ok = g_spawn_async_with_pipes_and_fds (d->tmp_dir, argv, (const char *const *) envp,
       G_SPAWN_DO_NOT_REAP_CHILD | (wrap_argv ? G_SPAWN_SEARCH_PATH : 0), child_setup, NULL, -1, log_fd, log_fd, NULL, NULL, 0,
@@ -385,6 +391,37 @@ amgw_test_daemon_start_binary (const char *binary, const char *config_text, GErr
   if (!g_file_set_contents (d->config_path, config->str, (gssize) config->len, error))
     goto failed;
 
+  if (!daemon_spawn (d, error) || !daemon_wait_healthy (d, error))
+    goto failed;
+  return d;
+
+  /* ERRORS */
+failed:
+  amgw_test_daemon_free (d);
+  return NULL;
+}
+
+AmgwTestDaemon *
+amgw_test_daemon_start_default (const char *binary, GError **error)
+{
+  AmgwTestDaemon *d;
+
+  if (binary == NULL || binary[0] == '\0') {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "no amgw binary: set AMGW_BINARY");
+    return NULL;
+  }
+  d = g_new0 (AmgwTestDaemon, 1);
+  d->binary = g_strdup (binary);
+  d->no_config = TRUE;
+  d->tmp_dir = g_dir_make_tmp ("amgw-test-XXXXXX", error);
+  if (d->tmp_dir == NULL)
+    goto failed;
+  /* $XDG_DATA_HOME = TMP/data, so the state is TMP/data/amgw. */
+  d->state_dir = g_build_filename (d->tmp_dir, "data", "amgw", NULL);
+  d->config_path = g_strdup ("(the embedded default)");
+  d->log_path = g_build_filename (d->tmp_dir, "amgw.log", NULL);
+  d->port = 8080;
+  d->url = g_strdup ("http://127.0.0.1:8080");
   if (!daemon_spawn (d, error) || !daemon_wait_healthy (d, error))
     goto failed;
   return d;

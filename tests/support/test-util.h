@@ -20,6 +20,10 @@ AmgwTestDaemon *amgw_test_daemon_start (const char *config_text, GError **error)
  * $AMGW_TEST_DAEMON, falling back to $AMGW_BINARY). */
 AmgwTestDaemon *amgw_test_daemon_start_binary (const char *binary, const char *config_text,
     GError **error);
+/* Starts @binary with no --config: the embedded default configuration
+ * (HTTP API on 127.0.0.1:8080, so only in a test's own network namespace;
+ * the state under a fresh $XDG_DATA_HOME).  (transfer full) */
+AmgwTestDaemon *amgw_test_daemon_start_default (const char *binary, GError **error);
 /* Starts it again on the same configuration and state (after kill/stop). */
 gboolean amgw_test_daemon_restart (AmgwTestDaemon *d, GError **error);
 /* SIGKILL, and reap. */
