@@ -9,49 +9,22 @@
  * Run it with scripts/bench-webrtc (a loopback-only network namespace). */
 #include "../integration/common.h"
 #include "browser.h"
+#include "proc-stat.h"
 
 #include <unistd.h>
 
 #define RUNS 5
 #define SAMPLE_S 10
 
-static double
-cpu_seconds (GPid pid)
-{
-  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", pid);
-  g_autofree char *text = NULL;
-  g_auto (GStrv) f = NULL;
-  char *p;
-
-  if (!g_file_get_contents (path, &text, NULL, NULL))
-    return -1;
-  p = strrchr (text, ')');   /* the command name may hold spaces */
-  f = g_strsplit (p + 2, " ", 0);
-  /* fields 14 and 15 (utime, stime), i.e. 11 and 12 after the state */
-  return (g_ascii_strtod (f[11], NULL) + g_ascii_strtod (f[12], NULL)) / sysconf (_SC_CLK_TCK);
-}
-
-static double
-rss_kib (GPid pid)
-{
-  g_autofree char *path = g_strdup_printf ("/proc/%d/status", pid);
-  g_autofree char *text = NULL;
-  char *p;
-
-  if (!g_file_get_contents (path, &text, NULL, NULL) || (p = strstr (text, "VmRSS:")) == NULL)
-    return -1;
-  return g_ascii_strtod (p + 6, NULL);
-}
-
 static void
 sample (const char *what, GPid pid)
 {
-  double c0 = cpu_seconds (pid), c1;
+  double c0 = proc_cpu_seconds (pid), c1;
 
   g_usleep (SAMPLE_S * G_USEC_PER_SEC);
-  c1 = cpu_seconds (pid);
+  c1 = proc_cpu_seconds (pid);
   g_print ("%-34s CPU %5.2f %% of a core, RSS %6.0f KiB\n", what, 100.0 * (c1 - c0) / SAMPLE_S,
-      rss_kib (pid));
+      proc_status_value (pid, "VmRSS:"));
 }
 
 static char *
