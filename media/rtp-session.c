@@ -709,7 +709,8 @@ burst_ts_locked (AmgwRtpSession *s, guint frame)
   guint32 ts = s->sent_any ? s->last_ts + (guint32) ((now - s->last_out_us) * (gint64) frame /
       (DTMF_TICK_MS * 1000)) : wall_ts (s, now);
 
-  if (s->sent_any && (gint32) (ts - s->last_ts) <= 0)
+  /* Never overlap the last frame sent (a tick sooner than a frame after it). */
+  if (s->sent_any && (gint32) (ts - s->last_ts) < (gint32) frame)
     ts = s->last_ts + frame;
   return ts;
 }

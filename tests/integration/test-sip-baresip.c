@@ -12,15 +12,23 @@
  *  - RTP from amgw's media port to the port of baresip's SDP answer;
  *  - the BYE after EndMeeting, with CallEnded SUCCESS at the fake cloud.
  *
- * Audio content is not checked here: the scripted Alexa leg of amgw-testd
- * has no media, so what flows toward baresip is the DTMF itself.
+ * With [sip] dtmf = inband the digits are Q.23 tone pairs in the G.711
+ * audio (PCMU, or PCMA when baresip accepts only that): a DTMF detector
+ * (tests/support/dtmf-detect.c) finds them in what baresip recorded and in
+ * the RTP payload of the capture, with their lengths, gaps and levels.
+ *
+ * Audio content is not checked otherwise: the scripted Alexa leg of
+ * amgw-testd has no media, so what flows toward baresip is the DTMF itself
+ * (and amgw's silence frames around it).
  *
  * amgw-testd runs with AMGW_TESTD_REAL_SIP=1 (see test-sip-sipp.c). */
 #include "common.h"
 #include "sip-common.h"
 #include "baresip.h"
+#include "dtmf-detect.h"
 
 #include <gio/gio.h>
+#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 
@@ -28,6 +36,13 @@
 #define MEETING_PIN "1357"
 #define DTMF_PAUSE_MS 1000
 #define SAFETY_S 120                /* baresip -t, dumpcap -a duration: they end on their own */
+/* amgw's in-band DTMF (media/rtp-session.c): 100 ms tone pairs, 100 ms
+ * apart, each tone at -10 dBm0 (amplitude 7040 of 32768: -16.4 dBFS). */
+#define INBAND_TONE_MS 100.0
+#define INBAND_GAP_MS 100.0
+#define INBAND_TONE_DBFS -16.4
+#define INBAND_MS_TOLERANCE 5.0     /* on the wire: the detector's estimate, a few ms */
+#define MAX_TS_GAP_SAMPLES 16000    /* a timestamp jump counts as 2 s of silence at most */
 
 static const char *skip_reason;
 static gboolean have_dumpcap;
@@ -42,11 +57,11 @@ static gboolean have_dumpcap;
  * toward baresip is the DTMF, which baresip's jitter buffer (1.0.0) then
  * loses or holds back (see baresip.c). */
 static AmgwBaresip *
-baresip_start (const char *user)
+baresip_start (const char *user, const char *codecs)
 {
   AmgwBaresipOptions opt = {
-    .user = user, .tone_hz = 440.0, .tone_seconds = 10, .jitter_buffer = FALSE,
-    .timeout_s = SAFETY_S,
+    .user = user, .codecs = codecs, .tone_hz = 440.0, .tone_seconds = 10,
+    .jitter_buffer = FALSE, .timeout_s = SAFETY_S,
   };
   g_autoptr (GError) error = NULL;
   AmgwBaresip *b = amgw_baresip_start (&opt, &error);
@@ -317,22 +332,26 @@ typedef struct {
   const char *digits;        /* what must reach the bridge, in order */
   gboolean info;             /* SIP INFO, else RFC 4733 */
   int pause_before;          /* index in @digits after which dtmf-pause separates, or -1 */
+  gboolean inband;           /* [sip] dtmf = inband (else rfc4733) */
+  const char *codecs;        /* baresip's codecs (NULL: the harness's default, G.711) */
+  guint answer_pt;           /* with @inband: the payload type baresip answers */
 } Case;
 
 /* [provider chime]: SIP INFO.  [provider webex]: a fixed user part, so the
- * id and the pin both go as DTMF, separated by dtmf-pause. */
+ * id and the pin both go as DTMF, separated by dtmf-pause.  @inband: in-band
+ * tones by default, [sip] dtmf = inband. */
 static Fx *
-fx_start_bridge (guint16 sip_port, guint16 rtp_min, guint16 rtp_max)
+fx_start_bridge (guint16 sip_port, guint16 rtp_min, guint16 rtp_max, gboolean inband)
 {
   g_autofree char *extra = NULL;
   FxOptions opt = { 0, };
 
-  extra = g_strdup_printf ("\n[sip]\nlisten = 127.0.0.1:%u\ndtmf = rfc4733\ndtmf-pause = %u\n"
+  extra = g_strdup_printf ("\n[sip]\nlisten = 127.0.0.1:%u\ndtmf = %s\ndtmf-pause = %u\n"
       "invite-timeout = 10000\n"
       "\n[media]\nrtp-port-min = %u\nrtp-port-max = %u\n"
       "\n[provider chime]\ndtmf = info\n"
       "\n[provider webex]\ndial-template = meet\n",
-      sip_port, DTMF_PAUSE_MS, rtp_min, rtp_max);
+      sip_port, inband ? "inband" : "rfc4733", DTMF_PAUSE_MS, rtp_min, rtp_max);
   opt.extra = extra;
   g_setenv ("AMGW_TESTD_REAL_SIP", "1", TRUE);
   return fx_start (&opt);
@@ -417,6 +436,154 @@ info_signal (const SipMsg *m)
   return *sig;
 }
 
+/* ------------------------------------------------------------------------ */
+/* In-band DTMF: on the wire and in baresip's recording                      */
+/* ------------------------------------------------------------------------ */
+
+/* tshark's hex bytes ("ff7e..." or "ff:7e:..."). (transfer full) */
+static guint8 *
+hex_to_bytes (const char *hex, gsize *len)
+{
+  guint8 *out = g_malloc (strlen (hex) / 2 + 1);
+  gsize n = 0;
+
+  for (const char *p = hex; p[0] && p[1];) {
+    if (!g_ascii_isxdigit (p[0])) {
+      p++;
+      continue;
+    }
+    out[n++] = (guint8) ((g_ascii_xdigit_value (p[0]) << 4) | g_ascii_xdigit_value (p[1]));
+    p += 2;
+  }
+  *len = n;
+  return out;
+}
+
+/* The G.711 audio (payload type @pt: 0 PCMU, 8 PCMA) from amgw's
+ * @amgw_port to baresip's @bridge_port, into @det on the RTP timeline:
+ * packets in order as sent, a jump in the timestamps as silence, a packet
+ * that overlaps the one before played after it (as a receiver without a
+ * jitter buffer does).  Returns the packets fed. */
+static guint
+capture_feed_g711 (Capture *c, guint amgw_port, guint bridge_port, guint pt, AmgwInbandDtmf *det)
+{
+  static const char *const args[] = {
+    "-o", "rtp.heuristic_rtp:TRUE", "-Y", "rtp", "-T", "fields", "-E", "occurrence=f",
+    "-e", "udp.srcport", "-e", "udp.dstport", "-e", "rtp.p_type", "-e", "rtp.timestamp",
+    "-e", "rtp.payload", NULL
+  };
+  g_auto (GStrv) lines = capture_read (c, args);
+  guint32 last_ts = 0, next_ts = 0;
+  guint fed = 0, behind = 0, jumps = 0, overlaps = 0;
+  gint32 widest_jump = 0, widest_overlap = 0;
+
+  for (guint i = 0; lines[i]; i++) {
+    g_auto (GStrv) f = g_strsplit (lines[i], "\t", -1);
+    g_autofree guint8 *payload = NULL;
+    gsize len = 0;
+    guint32 ts;
+    gint32 step;
+
+    if (g_strv_length (f) < 5 || (guint) atoi (f[0]) != amgw_port
+        || (guint) atoi (f[1]) != bridge_port || (guint) atoi (f[2]) != pt)
+      continue;
+    ts = (guint32) g_ascii_strtoull (f[3], NULL, 10);
+    payload = hex_to_bytes (f[4], &len);
+    step = (gint32) (ts - next_ts);
+    if (fed > 0 && (gint32) (ts - last_ts) <= 0) {
+      behind++;               /* a step back or a repeat: amgw never sends one (checked below) */
+      continue;
+    }
+    if (fed > 0 && step > 0) {
+      jumps++;
+      widest_jump = MAX (widest_jump, step);
+      amgw_inband_dtmf_push_silence (det, MIN (step, MAX_TS_GAP_SAMPLES));
+    } else if (fed > 0 && step < 0) {
+      overlaps++;
+      widest_overlap = MAX (widest_overlap, -step);
+    }
+    amgw_inband_dtmf_push_g711 (det, payload, len, pt == 8);
+    last_ts = ts;
+    next_ts = ts + (guint32) len;
+    fed++;
+  }
+  amgw_inband_dtmf_finish (det);
+  g_test_message ("%u %s packets toward baresip in the capture; timestamp jumps: %u (widest "
+      "%d samples), overlaps: %u (widest %d)", fed, pt == 8 ? "PCMA" : "PCMU", jumps,
+      widest_jump, overlaps, widest_overlap);
+  if (behind > 0)
+    g_test_fail_printf ("%u RTP packets toward baresip step back in the timestamps", behind);
+  return fed;
+}
+
+/* The in-band digits in @det (from @where): the digits; with @strict (the
+ * wire, amgw's own timeline) also 100 ms tones 100 ms apart, the id and
+ * the pin dtmf-pause apart, each tone at -10 dBm0 and no twist.  baresip's
+ * recording follows its playout, so there the figures are only shown. */
+static void
+check_inband (const char *where, AmgwInbandDtmf *det, const Case *tc, gboolean strict)
+{
+  guint n = 0, rate = amgw_inband_dtmf_get_rate (det);
+  const AmgwInbandDtmfTone *t = amgw_inband_dtmf_get_tones (det, &n);
+  g_autofree char *digits = amgw_inband_dtmf_get_digits (det);
+
+  g_test_message ("%s: \"%s\" in %.2f s of audio at %u Hz", where, digits,
+      (double) amgw_inband_dtmf_get_position (det) / rate, rate);
+  for (guint i = 0; i < n; i++) {
+    double len_ms = (double) (t[i].end - t[i].start) * 1000 / rate;
+    double gap_ms = i > 0 ? ((double) t[i].start - (double) t[i - 1].end) * 1000 / rate : 0;
+
+    g_test_message ("  '%c' at %.3f s: %.1f ms, %.1f ms after the last; row %.2f, column "
+        "%.2f dBFS, twist %+.2f dB, tones %.1f %% of the energy", t[i].digit,
+        (double) t[i].start / rate, len_ms, gap_ms, t[i].row_dbfs, t[i].col_dbfs,
+        t[i].twist_db, t[i].fraction * 100);
+    if (!strict)
+      continue;
+    if (fabs (len_ms - INBAND_TONE_MS) > INBAND_MS_TOLERANCE)
+      g_test_fail_printf ("%s: digit %u ('%c') lasts %.1f ms", where, i, t[i].digit, len_ms);
+    if (i > 0 && (int) i - 1 == tc->pause_before) {
+      if (gap_ms < DTMF_PAUSE_MS)
+        g_test_fail_printf ("%s: only %.0f ms between the id and the pin (dtmf-pause %u)",
+            where, gap_ms, DTMF_PAUSE_MS);
+    } else if (i > 0 && fabs (gap_ms - INBAND_GAP_MS) > INBAND_MS_TOLERANCE) {
+      g_test_fail_printf ("%s: %.1f ms between digits %u and %u", where, gap_ms, i - 1, i);
+    }
+    if (fabs (t[i].row_dbfs - INBAND_TONE_DBFS) > 1 || fabs (t[i].col_dbfs - INBAND_TONE_DBFS) > 1)
+      g_test_fail_printf ("%s: digit %u ('%c') at %.2f/%.2f dBFS, not %.1f", where, i,
+          t[i].digit, t[i].row_dbfs, t[i].col_dbfs, INBAND_TONE_DBFS);
+    if (fabs (t[i].twist_db) > 1)
+      g_test_fail_printf ("%s: digit %u ('%c') has a twist of %.2f dB", where, i, t[i].digit,
+          t[i].twist_db);
+  }
+  g_assert_cmpstr (digits, ==, tc->digits);
+}
+
+/* The digits baresip heard: its recording of the call (-dec.wav), which
+ * baresip has closed (stopped). */
+static void
+check_recording (AmgwBaresip *b, const Case *tc)
+{
+  g_autoptr (GPtrArray) recs = amgw_baresip_recordings (b);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (AmgwInbandDtmf) det = NULL;
+  g_autofree gint16 *samples = NULL;
+  gsize n = 0;
+  guint rate = 0;
+
+  if (recs->len != 1) {
+    g_test_fail_printf ("%u recordings of the call, not 1", recs->len);
+    return;
+  }
+  if (!amgw_wav_read (recs->pdata[0], &rate, &samples, &n, &error)) {
+    g_test_fail_printf ("baresip's recording: %s", error->message);
+    return;
+  }
+  det = amgw_inband_dtmf_new (rate, NULL);
+  amgw_inband_dtmf_push (det, samples, n);
+  amgw_inband_dtmf_finish (det);
+  check_inband ("baresip's recording", det, tc, FALSE);
+}
+
 static void
 run_case (gconstpointer data)
 {
@@ -440,7 +607,7 @@ run_case (gconstpointer data)
   }
 
   c = capture_start ();
-  b = baresip_start (tc->user);
+  b = baresip_start (tc->user, tc->codecs);
   if (b == NULL) {
     capture_free (c);
     return;
@@ -450,7 +617,7 @@ run_case (gconstpointer data)
   rtp_min = free_port () & ~1u;
   if (rtp_min > 65000)
     rtp_min = 40000;
-  fx = fx_start_bridge (amgw_sip, rtp_min, rtp_min + 99);
+  fx = fx_start_bridge (amgw_sip, rtp_min, rtp_min + 99, tc->inband);
   g_test_message ("baresip on 127.0.0.1:%u, amgw SIP on %u, RTP %u-%u", bport, amgw_sip,
       rtp_min, rtp_min + 99);
 
@@ -459,7 +626,8 @@ run_case (gconstpointer data)
     g_test_fail_printf ("baresip did not answer");
   } else {
     /* The digits follow dtmf-pause after the answer: 100 ms tone + 100 ms
-     * gap each in RFC 4733, one INFO every 250 ms; generously more. */
+     * gap each in RFC 4733 and in-band, one INFO every 250 ms; generously
+     * more. */
     timeout_ms = DTMF_PAUSE_MS * 2 + n * 600 + 10000;
     if (!wait_log (fx, tc->info ? "DTMF (SIP INFO) sent" : "DTMF played out", timeout_ms))
       g_test_fail_printf ("amgw did not finish sending the digits within %u ms", timeout_ms);
@@ -547,6 +715,25 @@ run_case (gconstpointer data)
     g_assert_cmpstr (got, ==, "");
     if (ok && first >= 0)
       g_assert_cmpfloat (first - ok->time, >=, DTMF_PAUSE_MS / 1000.0 - 0.05);
+  } else if (tc->inband) {
+    g_autoptr (AmgwInbandDtmf) wire = amgw_inband_dtmf_new (8000, NULL);
+    guint answer_pt = G_MAXUINT, fed;
+    const char *m = ok ? strstr (ok->text, "m=audio ") : NULL;
+
+    /* baresip answered the codec it was given... */
+    if (m == NULL || sscanf (m, "m=audio %*u RTP/AVP %u", &answer_pt) != 1)
+      g_test_fail_printf ("no m=audio line in baresip's answer");
+    g_assert_cmpuint (answer_pt, ==, tc->answer_pt);
+    /* ... and amgw sent the digits as tones in it, no RFC 4733 event. */
+    g_assert_cmpstr (got, ==, "");
+    g_assert_cmpuint (rtp.rtp_packets, >, 0);
+    g_assert_cmpuint (rtp.rtp_elsewhere, ==, 0);
+    fed = capture_feed_g711 (c, rtp.amgw_port, ok ? ok->media_port : 0, tc->answer_pt, wire);
+    g_assert_cmpuint (fed, >, 0);
+    check_inband ("on the wire", wire, tc, TRUE);
+    /* baresip's recording is complete once it has quit. */
+    amgw_baresip_stop (b);
+    check_recording (b, tc);
   } else {
     const Event *e0 = rtp.events->len ? &g_array_index (rtp.events, Event, 0) : NULL;
 
@@ -577,11 +764,12 @@ run_case (gconstpointer data)
     g_assert_cmpuint (rtp.rtp_elsewhere, ==, 0);
   }
   /* ... and baresip decoded the same digits: "received event: '1' (end=1)"
-   * per RFC 4733 event, "call: received DTMF: '1' (duration=160)" per INFO. */
+   * per RFC 4733 event, "call: received DTMF: '1' (duration=160)" per INFO.
+   * It has no in-band detector: then nothing. */
   {
     g_autofree char *heard = amgw_baresip_digits (b, tc->info, 0);
     g_test_message ("baresip decoded: \"%s\"", heard);
-    g_assert_cmpstr (heard, ==, tc->digits);
+    g_assert_cmpstr (heard, ==, tc->inband ? "" : tc->digits);
   }
   g_test_message ("join to digits sent: %.1f s; whole case %.1f s",
       (t_done - t0) / 1e6, (g_get_monotonic_time () - t0) / 1e6);
@@ -608,6 +796,15 @@ static const Case case_id_and_pin = {
   .provider = "webex", .user = "meet", .digits = MEETING_ID "#" MEETING_PIN "#",
   .pause_before = 4,
 };
+/* In-band: the id and the pin (webex's fixed user part) as tones. */
+static const Case case_inband = {
+  .provider = "webex", .user = "meet", .digits = MEETING_ID "#" MEETING_PIN "#",
+  .pause_before = 4, .inband = TRUE, .codecs = "PCMU", .answer_pt = 0,
+};
+static const Case case_inband_pcma = {
+  .provider = "webex", .user = "meet", .digits = MEETING_ID "#" MEETING_PIN "#",
+  .pause_before = 4, .inband = TRUE, .codecs = "PCMA", .answer_pt = 8,
+};
 
 int
 main (int argc, char **argv)
@@ -632,5 +829,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/sip-baresip/rfc4733", &case_rfc4733, run_case);
   g_test_add_data_func ("/sip-baresip/info", &case_info, run_case);
   g_test_add_data_func ("/sip-baresip/rfc4733-id-and-pin", &case_id_and_pin, run_case);
+  g_test_add_data_func ("/sip-baresip/inband", &case_inband, run_case);
+  g_test_add_data_func ("/sip-baresip/inband-pcma", &case_inband_pcma, run_case);
   return g_test_run ();
 }
