@@ -14,6 +14,8 @@
  * /meeting/loop (three short meetings on one daemon, alternating between a
  * PCMU and a G.722 bridge, for scripts/test's valgrind run of the daemon). */
 #include "meeting.h"
+#include "capture.h"
+#include "dtmf-detect.h"
 
 #include <signal.h>
 
@@ -139,107 +141,22 @@ wait_reinvite (Rig *rig, Meeting *m, guint skip, const char *const *directions, 
  * so after a hold the recording cannot tell what the bridge hears.  The
  * capture can: the PCMU that amgw sends to baresip's RTP ports, decoded. */
 
-typedef struct {
-  GSubprocess *proc;
-  char *dir;
-  char *pcap;
-  char *log;
-} Capture;
-
-static void
-capture_free (Capture *c)
-{
-  if (c == NULL)
-    return;
-  amgw_peer_stop_process (c->proc, SIGKILL, 0);
-  if (g_test_failed ()) {
-    g_autofree char *log = amgw_peer_read_text (c->log);
-    g_printerr ("---- capture log ----\n%s\n---------------------\n", log);
-  }
-  if (g_getenv ("AMGW_KEEP_TEST_FILES") == NULL)
-    amgw_peer_remove_tree (c->dir);
-  else
-    g_printerr ("capture kept in %s\n", c->pcap);
-  g_clear_object (&c->proc);
-  g_free (c->pcap);
-  g_free (c->log);
-  g_free (c->dir);
-  g_free (c);
-}
-
-static Capture *
-capture_start (void)
-{
-  g_autofree char *dumpcap = g_find_program_in_path ("dumpcap");
-  g_autoptr (GSubprocessLauncher) launcher = NULL;
-  g_autoptr (GError) error = NULL;
-  Capture *c = g_new0 (Capture, 1);
-
-  c->dir = g_dir_make_tmp ("amgw-pcap-XXXXXX", &error);
-  g_assert_no_error (error);
-  c->pcap = g_build_filename (c->dir, "lo.pcapng", NULL);
-  c->log = g_build_filename (c->dir, "capture.log", NULL);
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE
-      | G_SUBPROCESS_FLAGS_STDERR_MERGE);
-  g_subprocess_launcher_set_stdout_file_path (launcher, c->log);
-  /* dumpcap: one process that SIGINT stops after writing the file; the
-   * namespace has only lo, and only this test's traffic. */
-  c->proc = g_subprocess_launcher_spawn (launcher, &error, dumpcap ? "dumpcap" : "tshark",
-      "-n", "-q", "-i", "lo", "-f", "udp", "-w", c->pcap, "-a", "duration:600", NULL);
-  if (c->proc == NULL || !amgw_peer_wait_file_has (c->log, "Capturing on", 20000)) {
-    g_test_fail_printf ("the capture did not start: %s", error ? error->message : c->log);
-    capture_free (c);
-    return NULL;
-  }
-  g_usleep (500 * 1000);    /* the filter in place */
-  return c;
-}
-
-static void
-capture_stop (Capture *c)
-{
-  g_usleep (300 * 1000);
-  amgw_peer_stop_process (c->proc, SIGINT, 10000);
-}
-
-/* G.711 mu-law to linear (ITU-T G.711: sign, 3-bit exponent, 4-bit
- * mantissa, bias 0x84, bits inverted on the wire). */
-static gint16
-ulaw_to_linear (guint8 u)
-{
-  int t;
-
-  u = ~u;
-  t = ((u & 0x0F) << 3) + 0x84;
-  t <<= (u & 0x70) >> 4;
-  return (gint16) ((u & 0x80) ? (0x84 - t) : (t - 0x84));
-}
-
 /* The PCMU audio (payload type 0) that left amgw's RTP ports [@min, @max]
  * for baresip's (BARESIP_RTP_MIN-MAX) after @after_epoch (wall clock),
  * in capture order.  (transfer full) */
 #define BARESIP_RTP_MIN 10000
 #define BARESIP_RTP_MAX 10100
 static GArray *
-capture_pcmu_to_bridge (Capture *c, guint min, guint max, double after_epoch)
+capture_pcmu_to_bridge (AmgwCapture *c, guint min, guint max, double after_epoch)
 {
   g_autofree char *filter = g_strdup_printf ("rtp && rtp.p_type == 0 && udp.srcport >= %u && "
       "udp.srcport <= %u && udp.dstport >= %u && udp.dstport <= %u", min, max, BARESIP_RTP_MIN,
       BARESIP_RTP_MAX);
-  const char *argv[] = { "tshark", "-n", "-r", c->pcap, "-o", "rtp.heuristic_rtp:TRUE", "-Y",
-    filter, "-T", "fields", "-e", "frame.time_epoch", "-e", "rtp.payload", NULL };
-  g_autofree char *out = NULL, *err = NULL;
-  g_autoptr (GError) error = NULL;
-  g_auto (GStrv) lines = NULL;
+  const char *args[] = { "-o", "rtp.heuristic_rtp:TRUE", "-Y", filter, "-T", "fields",
+    "-e", "frame.time_epoch", "-e", "rtp.payload", NULL };
+  g_auto (GStrv) lines = amgw_capture_read (c, args);
   GArray *pcm = g_array_new (FALSE, FALSE, sizeof (gint16));
-  int status = 0;
 
-  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err,
-          &status, &error)) {
-    g_test_fail_printf ("tshark -r: %s", error->message);
-    return pcm;
-  }
-  lines = g_strsplit (out, "\n", -1);
   for (guint i = 0; lines[i]; i++) {
     g_auto (GStrv) f = g_strsplit (lines[i], "\t", -1);
     const char *hex;
@@ -249,7 +166,7 @@ capture_pcmu_to_bridge (Capture *c, guint min, guint max, double after_epoch)
     hex = f[1];
     for (gsize k = 0; g_ascii_isxdigit (hex[k]) && g_ascii_isxdigit (hex[k + 1]); k += 2) {
       /* tshark writes payload bytes as "aa:bb:..." or "aabb...". */
-      gint16 v = ulaw_to_linear ((guint8) ((g_ascii_xdigit_value (hex[k]) << 4)
+      gint16 v = amgw_test_ulaw_to_linear ((guint8) ((g_ascii_xdigit_value (hex[k]) << 4)
           | g_ascii_xdigit_value (hex[k + 1])));
       g_array_append_val (pcm, v);
       if (hex[k + 2] == ':')
@@ -267,11 +184,11 @@ hold_and_resume (Rig *rig, Meeting *m)
   guint hold_index = 0, resume_index = 0;
   double before, after, level = -200, heard = 0, resumed_epoch, out_at_resume = -1, hz;
   g_autoptr (GArray) pcm = NULL;
-  Capture *cap;
+  AmgwCapture *cap;
   gint64 t, end;
   cJSON *view;
 
-  cap = capture_start ();
+  cap = amgw_capture_start (600);
   if (cap == NULL)
     return FALSE;
 
@@ -324,7 +241,7 @@ hold_and_resume (Rig *rig, Meeting *m)
     after = jnum (view, "relay.to_bridge.packets_out", -1);
     cJSON_Delete (view);
   } while (after < out_at_resume + 150 && g_get_monotonic_time () < end);
-  capture_stop (cap);
+  amgw_capture_stop (cap);
   pcm = capture_pcmu_to_bridge (cap, rig->rtp_min, rig->rtp_min + 199, resumed_epoch + 1.0);
   hz = amgw_audio_dominant_hz ((const gint16 *) pcm->data, MIN (pcm->len, 8000 * 2), 8000,
       &level);
@@ -333,11 +250,11 @@ hold_and_resume (Rig *rig, Meeting *m)
   if (pcm->len < 8000 || !tone_near (hz, PAGE_TONE, TONE_TOLERANCE) || level < MIN_LEVEL_DB)
     g_test_fail_printf ("after resume the bridge got %.2f s of audio at %.0f Hz, %.1f dBFS, "
         "not the page's %.0f Hz", pcm->len / 8000.0, hz, level, PAGE_TONE);
-  capture_free (cap);
+  amgw_capture_free (cap);
   return !g_test_failed ();
 
 failed:
-  capture_free (cap);
+  amgw_capture_free (cap);
   return FALSE;
 }
 

@@ -26,25 +26,9 @@ testd_has_sip (void)
 static inline guint16
 free_port (void)
 {
-  for (guint attempt = 0; attempt < 50; attempt++) {
-    g_autoptr (GSocket) udp = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
-        G_SOCKET_PROTOCOL_UDP, NULL);
-    g_autoptr (GSocket) tcp = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
-        G_SOCKET_PROTOCOL_TCP, NULL);
-    g_autoptr (GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-    g_autoptr (GSocketAddress) any = g_inet_socket_address_new (lo, 0);
-    g_autoptr (GSocketAddress) bound = NULL;
-    g_autoptr (GSocketAddress) same = NULL;
-    guint16 port;
+  guint16 port = amgw_test_free_port ();
 
-    if (!g_socket_bind (udp, any, FALSE, NULL))
-      continue;
-    bound = g_socket_get_local_address (udp, NULL);
-    port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
-    same = g_inet_socket_address_new (lo, port);
-    if (port >= 20000 && g_socket_bind (tcp, same, FALSE, NULL))
-      return port;
-  }
-  g_error ("no free port");
-  return 0;
+  if (port == 0)
+    g_error ("no free port");
+  return port;
 }

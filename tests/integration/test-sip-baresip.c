@@ -25,6 +25,7 @@
 #include "common.h"
 #include "sip-common.h"
 #include "baresip.h"
+#include "capture.h"
 #include "dtmf-detect.h"
 
 #include <gio/gio.h>
@@ -45,7 +46,6 @@
 #define MAX_TS_GAP_SAMPLES 16000    /* a timestamp jump counts as 2 s of silence at most */
 
 static const char *skip_reason;
-static gboolean have_dumpcap;
 
 /* ------------------------------------------------------------------------ */
 /* baresip as the bridge (tests/support/baresip.c)                          */
@@ -74,100 +74,6 @@ baresip_start (const char *user, const char *codecs)
 /* ------------------------------------------------------------------------ */
 /* The capture on lo                                                         */
 /* ------------------------------------------------------------------------ */
-
-typedef struct {
-  GSubprocess *proc;
-  char *dir;
-  char *pcap;
-  char *log;
-} Capture;
-
-static Capture *
-capture_start (void)
-{
-  Capture *c = g_new0 (Capture, 1);
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GSubprocessLauncher) launcher = NULL;
-  g_autofree char *duration = g_strdup_printf ("duration:%u", SAFETY_S);
-
-  c->dir = g_dir_make_tmp ("amgw-pcap-XXXXXX", &error);
-  g_assert_no_error (error);
-  c->pcap = g_build_filename (c->dir, "lo.pcapng", NULL);
-  c->log = g_build_filename (c->dir, "capture.log", NULL);
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE
-      | G_SUBPROCESS_FLAGS_STDERR_MERGE);
-  g_subprocess_launcher_set_stdout_file_path (launcher, c->log);
-  /* dumpcap (tshark's capture engine, same package set) rather than tshark:
-   * one process, that SIGINT stops after it has written the file; tshark
-   * runs dumpcap as a child that a killed tshark can leave behind. */
-  c->proc = g_subprocess_launcher_spawn (launcher, &error, have_dumpcap ? "dumpcap" : "tshark",
-      "-n", "-q", "-i", "lo", "-f", "udp", "-w", c->pcap, "-a", duration, NULL);
-  g_assert_no_error (error);
-  /* "Capturing on 'Loopback: lo'" comes once dumpcap has opened the
-   * interface; a little more for the filter to be in place. */
-  if (!amgw_peer_wait_file_has (c->log, "Capturing on", 10000))
-    g_test_fail_printf ("the capture did not start");
-  g_usleep (500 * 1000);
-  return c;
-}
-
-/* SIGINT: dumpcap writes out what it has and exits. */
-static void
-capture_stop (Capture *c)
-{
-  /* Let the last packets (the 200 to the BYE) reach the file. */
-  g_usleep (300 * 1000);
-  amgw_peer_stop_process (c->proc, SIGINT, 5000);
-}
-
-static void
-capture_free (Capture *c)
-{
-  if (c == NULL)
-    return;
-  amgw_peer_stop_process (c->proc, SIGKILL, 0);
-  if (g_test_failed ()) {
-    g_autofree char *log = amgw_peer_read_text (c->log);
-    g_printerr ("---- capture log ----\n%s\n---------------------\n", log);
-  }
-  if (g_getenv ("AMGW_KEEP_TEST_FILES") == NULL)
-    amgw_peer_remove_tree (c->dir);
-  else
-    g_printerr ("capture kept in %s\n", c->pcap);
-  g_clear_object (&c->proc);
-  g_free (c->pcap);
-  g_free (c->log);
-  g_free (c->dir);
-  g_free (c);
-}
-
-/* Runs tshark -r on the capture with @args; returns its lines (one packet
- * each, fields separated by tabs). */
-static GStrv
-capture_read (Capture *c, const char *const *args)
-{
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr (GError) error = NULL;
-  g_autofree char *out = NULL, *err = NULL;
-  int status = 0;
-
-  g_ptr_array_add (argv, (gpointer) "tshark");
-  g_ptr_array_add (argv, (gpointer) "-n");
-  g_ptr_array_add (argv, (gpointer) "-r");
-  g_ptr_array_add (argv, c->pcap);
-  for (guint i = 0; args[i]; i++)
-    g_ptr_array_add (argv, (gpointer) args[i]);
-  g_ptr_array_add (argv, NULL);
-  if (!g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out,
-          &err, &status, &error)) {
-    g_test_fail_printf ("tshark -r: %s", error->message);
-    return g_new0 (char *, 1);
-  }
-  if (!g_spawn_check_wait_status (status, NULL))
-    g_test_fail_printf ("tshark -r failed: %s", err);
-  g_strchomp (out);
-  return *out ? g_strsplit (out, "\n", -1) : g_new0 (char *, 1);
-}
 
 /* ------------------------------------------------------------------------ */
 /* What the capture shows                                                    */
@@ -210,7 +116,7 @@ hex_to_text (const char *hex)
 }
 
 static GPtrArray *
-capture_sip (Capture *c)
+capture_sip (AmgwCapture *c)
 {
   static const char *const args[] = {
     "-Y", "sip", "-T", "fields", "-E", "occurrence=f",
@@ -218,7 +124,7 @@ capture_sip (Capture *c)
     "-e", "sip.Method", "-e", "sip.r-uri", "-e", "sip.Status-Code", "-e", "sip.CSeq.method",
     "-e", "sip.CSeq.seq", "-e", "sdp.media.port", "-e", "udp.payload", NULL
   };
-  g_auto (GStrv) lines = capture_read (c, args);
+  g_auto (GStrv) lines = amgw_capture_read (c, args);
   GPtrArray *msgs = g_ptr_array_new_with_free_func (sip_msg_free);
 
   for (guint i = 0; lines[i]; i++) {
@@ -263,14 +169,14 @@ static const char event_chars[] = "0123456789*#ABCD";
 /* RTP from amgw's port range [@min, @max] (RFC 4733 events decoded by
  * payload type: from the SDP in the same capture, or rtp.pt 101's default). */
 static void
-capture_rtp (Capture *c, guint min, guint max, guint bridge_port, RtpSeen *seen)
+capture_rtp (AmgwCapture *c, guint min, guint max, guint bridge_port, RtpSeen *seen)
 {
   static const char *const args[] = {
     "-o", "rtp.heuristic_rtp:TRUE", "-Y", "rtp", "-T", "fields", "-E", "occurrence=f",
     "-e", "frame.time_relative", "-e", "udp.srcport", "-e", "udp.dstport",
     "-e", "rtp.timestamp", "-e", "rtpevent.event_id", "-e", "rtpevent.end_of_event", NULL
   };
-  g_auto (GStrv) lines = capture_read (c, args);
+  g_auto (GStrv) lines = amgw_capture_read (c, args);
 
   seen->events = g_array_new (FALSE, TRUE, sizeof (Event));
   for (guint i = 0; lines[i]; i++) {
@@ -465,14 +371,15 @@ hex_to_bytes (const char *hex, gsize *len)
  * that overlaps the one before played after it (as a receiver without a
  * jitter buffer does).  Returns the packets fed. */
 static guint
-capture_feed_g711 (Capture *c, guint amgw_port, guint bridge_port, guint pt, AmgwInbandDtmf *det)
+capture_feed_g711 (AmgwCapture *c, guint amgw_port, guint bridge_port, guint pt,
+    AmgwInbandDtmf *det)
 {
   static const char *const args[] = {
     "-o", "rtp.heuristic_rtp:TRUE", "-Y", "rtp", "-T", "fields", "-E", "occurrence=f",
     "-e", "udp.srcport", "-e", "udp.dstport", "-e", "rtp.p_type", "-e", "rtp.timestamp",
     "-e", "rtp.payload", NULL
   };
-  g_auto (GStrv) lines = capture_read (c, args);
+  g_auto (GStrv) lines = amgw_capture_read (c, args);
   guint32 last_ts = 0, next_ts = 0;
   guint fed = 0, behind = 0, jumps = 0, overlaps = 0;
   gint32 widest_jump = 0, widest_overlap = 0;
@@ -590,7 +497,7 @@ run_case (gconstpointer data)
   const Case *tc = data;
   Fx *fx;
   AmgwBaresip *b;
-  Capture *c;
+  AmgwCapture *c;
   guint16 bport;
   g_autofree char *sid = NULL, *ruri = NULL, *got = NULL, *bs_invite = NULL, *bslog = NULL;
   g_autoptr (GPtrArray) msgs = NULL;
@@ -606,10 +513,10 @@ run_case (gconstpointer data)
     return;
   }
 
-  c = capture_start ();
+  c = amgw_capture_start (SAFETY_S);
   b = baresip_start (tc->user, tc->codecs);
   if (b == NULL) {
-    capture_free (c);
+    amgw_capture_free (c);
     return;
   }
   bport = amgw_baresip_get_port (b);
@@ -642,7 +549,7 @@ run_case (gconstpointer data)
   /* baresip sees the BYE. */
   if (!amgw_baresip_wait_log (b, "BYE sip:", 0, 5000))
     g_test_fail_printf ("no BYE in baresip's SIP trace");
-  capture_stop (c);
+  amgw_capture_stop (c);
 
   /* ---- SIP, from the capture ---- */
   msgs = capture_sip (c);
@@ -782,7 +689,7 @@ run_case (gconstpointer data)
   g_array_unref (rtp.events);
   fx_free (fx);
   amgw_baresip_free (b);
-  capture_free (c);
+  amgw_capture_free (c);
 }
 
 static const Case case_rfc4733 = {
@@ -811,13 +718,11 @@ main (int argc, char **argv)
 {
   g_autofree char *baresip = g_find_program_in_path ("baresip");
   g_autofree char *tshark = g_find_program_in_path ("tshark");
-  g_autofree char *dumpcap = g_find_program_in_path ("dumpcap");
 
   g_test_init (&argc, &argv, NULL);
   /* A failed check still reaches the clean-up, which prints amgw's,
    * baresip's and tshark's logs and ends both peers. */
   g_test_set_nonfatal_assertions ();
-  have_dumpcap = dumpcap != NULL;
   if (baresip == NULL)
     skip_reason = "baresip (Debian package baresip-core) is not installed";
   else if (!g_file_test ("/usr/lib/baresip/modules/aufile.so", G_FILE_TEST_EXISTS))

@@ -1,6 +1,7 @@
 /* baresip as the meeting bridge in tests; WAV writing, reading and tone
  * analysis.  See baresip.h. */
 #include "baresip.h"
+#include "test-util.h"
 
 #include <glib/gstdio.h>
 #include <math.h>
@@ -81,33 +82,6 @@ amgw_peer_stop_process (GSubprocess *proc, int sig, guint grace_ms)
   if (g_subprocess_get_identifier (proc) != NULL)
     g_subprocess_force_exit (proc);
   g_subprocess_wait (proc, NULL, NULL);
-}
-
-/* A port free for UDP and TCP on 127.0.0.1 (baresip listens on both). */
-static guint16
-free_port (void)
-{
-  for (guint attempt = 0; attempt < 50; attempt++) {
-    g_autoptr (GSocket) udp = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
-        G_SOCKET_PROTOCOL_UDP, NULL);
-    g_autoptr (GSocket) tcp = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
-        G_SOCKET_PROTOCOL_TCP, NULL);
-    g_autoptr (GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-    g_autoptr (GSocketAddress) any = g_inet_socket_address_new (lo, 0);
-    g_autoptr (GSocketAddress) bound = NULL;
-    g_autoptr (GSocketAddress) same = NULL;
-    guint16 port;
-
-    if (udp == NULL || tcp == NULL || !g_socket_bind (udp, any, FALSE, NULL))
-      continue;
-    bound = g_socket_get_local_address (udp, NULL);
-    port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
-    same = g_inet_socket_address_new (lo, port);
-    /* Away from baresip's own RTP ports (10000-10100). */
-    if (port >= 20000 && g_socket_bind (tcp, same, FALSE, NULL))
-      return port;
-  }
-  return 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -380,7 +354,7 @@ amgw_baresip_start (const AmgwBaresipOptions *options, GError **error)
   if (b->dir == NULL)
     goto failed;
   b->log = g_build_filename (b->dir, "baresip.log", NULL);
-  b->port = free_port ();
+  b->port = amgw_test_free_port ();
   if (b->port == 0) {
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "no free port for baresip");
     goto failed;

@@ -37,6 +37,9 @@ const char *amgw_test_daemon_state_dir (AmgwTestDaemon *d);
 /* The daemon's log so far. (transfer full) */
 char *amgw_test_daemon_log (AmgwTestDaemon *d);
 gboolean amgw_test_daemon_is_running (AmgwTestDaemon *d);
+/* A port free for both UDP and TCP on 127.0.0.1, at 20000 or above (away
+ * from the peers' own RTP ports); 0 when none was found. */
+guint16 amgw_test_free_port (void);
 /* The daemon's process id (0 when not running), for benchmarks. */
 GPid amgw_test_daemon_pid (AmgwTestDaemon *d);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AmgwTestDaemon, amgw_test_daemon_free)
