@@ -17,8 +17,8 @@ import http from 'node:http';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { runDriver } from './driver-lines.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -40,7 +40,6 @@ function parseArgs(argv) {
 
 const opts = parseArgs(process.argv.slice(2));
 const log = (...a) => process.stderr.write(`[device ${opts.name}] ${a.join(' ')}\n`);
-const send = (obj) => process.stdout.write(JSON.stringify(obj) + '\n');
 
 // A 10 s pure sine, 48 kHz mono 16-bit PCM, at -6 dBFS; Chromium loops it.
 function writeToneWav(file, hz, seconds = 10, rate = 48000) {
@@ -167,51 +166,4 @@ async function handle(req) {
   return page.evaluate(([c, a]) => window.device[c](a), [cmd, args]);
 }
 
-function errorText(e) {
-  const msg = (e && e.message) ? e.message : String(e);
-  // page.evaluate wraps page errors in a long message; keep its first line.
-  return msg.split('\n')[0].replace(/^page\.evaluate: /, '');
-}
-
-let chain = Promise.resolve();
-function onLine(line) {
-  line = line.trim();
-  if (!line) return;
-  let req;
-  try {
-    req = JSON.parse(line);
-  } catch (e) {
-    send({ id: null, ok: false, error: `not JSON: ${e.message}` });
-    return;
-  }
-  chain = chain.then(async () => {
-    const id = req.id === undefined ? null : req.id;
-    const t0 = Date.now();
-    try {
-      const result = await handle(req);
-      send({ ...(result || {}), id, ok: true });
-      log(`${req.cmd} ok (${Date.now() - t0} ms)`);
-      if (result && result.quit) await shutdown(0);
-    } catch (e) {
-      log(`${req.cmd} failed (${Date.now() - t0} ms): ${errorText(e)}`);
-      send({ id, ok: false, error: errorText(e) });
-    }
-  });
-}
-
-process.on('unhandledRejection', (e) => log('unhandled rejection:', errorText(e)));
-process.on('SIGTERM', () => { shutdown(0); });
-
-try {
-  const info = await start();
-  send({ ready: true, ...info });
-  log(`ready: ${info.browser} at ${info.url}`);
-} catch (e) {
-  log('start failed:', e.stack || String(e));
-  send({ ready: false, error: errorText(e) });
-  await shutdown(1);
-}
-
-const rl = readline.createInterface({ input: process.stdin });
-rl.on('line', onLine);
-rl.on('close', () => { chain = chain.then(() => shutdown(0)); });
+await runDriver({ start, handle, shutdown, log });

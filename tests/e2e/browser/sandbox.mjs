@@ -26,8 +26,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { runDriver } from './driver-lines.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const opts = { chromium: '/usr/bin/chromium' };
@@ -36,7 +36,6 @@ for (const a of process.argv.slice(2)) {
   if (m && m[1] === 'chromium') opts.chromium = m[2];
 }
 const log = (...a) => process.stderr.write(`[sandbox-driver] ${a.join(' ')}\n`);
-const send = (obj) => process.stdout.write(JSON.stringify(obj) + '\n');
 
 let browser = null;
 let page = null;
@@ -137,50 +136,4 @@ async function handle(req) {
   }
 }
 
-function errorText(e) {
-  const msg = (e && e.message) ? e.message : String(e);
-  return msg.split('\n')[0];
-}
-
-let chain = Promise.resolve();
-function onLine(line) {
-  line = line.trim();
-  if (!line) return;
-  let req;
-  try {
-    req = JSON.parse(line);
-  } catch (e) {
-    send({ id: null, ok: false, error: `not JSON: ${e.message}` });
-    return;
-  }
-  chain = chain.then(async () => {
-    const id = req.id === undefined ? null : req.id;
-    const t0 = Date.now();
-    try {
-      const result = await handle(req);
-      send({ ...(result || {}), id, ok: true });
-      log(`${req.cmd} ${req.selector || req.url || ''} ok (${Date.now() - t0} ms)`);
-      if (result && result.quit) await shutdown(0);
-    } catch (e) {
-      log(`${req.cmd} ${req.selector || ''} failed (${Date.now() - t0} ms): ${errorText(e)}`);
-      send({ id, ok: false, error: errorText(e) });
-    }
-  });
-}
-
-process.on('unhandledRejection', (e) => log('unhandled rejection:', errorText(e)));
-process.on('SIGTERM', () => { shutdown(0); });
-
-try {
-  const info = await start();
-  send({ ready: true, ...info });
-  log(`ready: ${info.browser}`);
-} catch (e) {
-  log('start failed:', e.stack || String(e));
-  send({ ready: false, error: errorText(e) });
-  await shutdown(1);
-}
-
-const rl = readline.createInterface({ input: process.stdin });
-rl.on('line', onLine);
-rl.on('close', () => { chain = chain.then(() => shutdown(0)); });
+await runDriver({ start, handle, shutdown, log });
