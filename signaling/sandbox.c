@@ -1045,8 +1045,8 @@ read_participants (const cJSON *o, AmgwSignal *s, char **problem)
 
 /* A partner -> Alexa body (WIRE.md section 1), checked as Alexa would.
  * (transfer full) (nullable) */
-static AmgwSignal *
-parse_signaling (const char *body, gsize len, char **problem)
+AmgwSignal *
+amgw_sandbox_parse_signaling (const char *body, gsize len, char **problem)
 {
   g_autoptr (AmgwSignal) s = NULL;
   cJSON *o = cJSON_ParseWithLength (body, len);
@@ -1311,7 +1311,7 @@ handle_signaling (AmgwSandbox *sb, SoupServerMessage *msg)
     return;
   }
   shown = g_strndup (body->data, MIN (body->length, AMGW_SANDBOX_MAX_SHOWN_BYTES + 64));
-  s = parse_signaling (body->data, body->length, &problem);
+  s = amgw_sandbox_parse_signaling (body->data, body->length, &problem);
   if (s == NULL) {
     ev = wire_event ("to-alexa", "invalid", NULL, 400, shown);
     cJSON_AddStringToObject (ev, "message", problem);

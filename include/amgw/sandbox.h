@@ -75,6 +75,13 @@ gboolean amgw_sandbox_early (AmgwSandbox *sandbox, SoupServerMessage *msg, const
 void amgw_sandbox_handle (AmgwSandbox *sandbox, SoupServerMessage *msg, const char *path,
     GHashTable *query);
 
+/* The simulator's parser of amgw's CallSignaling request bodies (WIRE.md
+ * section 1), checked as Alexa would: the signal, or NULL with @problem
+ * (transfer full) saying why.  The body is at most AMGW_MAX_REQUEST_BYTES
+ * (the HTTP API refuses more before it is read).  Public for its fuzz
+ * target.  (transfer full) */
+AmgwSignal *amgw_sandbox_parse_signaling (const char *body, gsize len, char **problem);
+
 /* Answers what waits (503), cancels what is in flight, frees.  Before the
  * HTTP API and the gateway go. */
 void amgw_sandbox_free (AmgwSandbox *sandbox);
