@@ -419,6 +419,45 @@ test_hold_from_bridge (void)
   fx_free (fx);
 }
 
+/* A re-INVITE from the bridge that changes the codec (PCMU -> PCMA): amgw
+ * answers PCMA and sends it from then on; the call goes on. */
+static gboolean
+bridge_codec_is_pcma (gpointer data)
+{
+  gpointer *args = data;
+  guint status = 0;
+  cJSON *view = fx_get_call (args[0], args[1], &status);
+  gboolean pcma = g_strcmp0 (jstr (view, "bridge_leg.media.codec"), "PCMA") == 0;
+
+  cJSON_Delete (view);
+  return pcma;
+}
+
+static void
+test_codec_change (void)
+{
+  Fx *fx;
+  Sipp *s;
+  g_autofree char *sid = NULL;
+  gpointer args[2];
+
+  skip_without_sipp ();
+  if (skip_reason != NULL)
+    return;
+  fx = fx_start_sip (NULL);
+  s = sipp_start ("codec-change.xml", "u1");
+  sid = join_sipp (fx, s, TRUE);
+  args[0] = fx;
+  args[1] = sid;
+  g_assert_true (amgw_test_wait_until (bridge_codec_is_pcma, args, WAIT_MS));
+  end_meeting (fx);
+  g_assert_cmpstr (call_ended_code (fx, sid, WAIT_MS), ==, "SUCCESS");
+  /* SIPp checked amgw's answer to the re-INVITE (m= RTP/AVP 8). */
+  g_assert_cmpint (sipp_wait (s, WAIT_MS), ==, 0);
+  sipp_free (s);
+  fx_free (fx);
+}
+
 static void
 test_vanish (void)
 {
@@ -776,6 +815,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/sip-sipp/unreachable/udp", "udp", test_unreachable);
   g_test_add_data_func ("/sip-sipp/unreachable/tcp", "tcp", test_unreachable);
   g_test_add_func ("/sip-sipp/malformed", test_malformed);
+  g_test_add_func ("/sip-sipp/codec-change", test_codec_change);
   g_test_add_func ("/sip-sipp/vanish", test_vanish);
   g_test_add_func ("/sip-sipp/hold-from-alexa", test_hold_from_alexa);
   g_test_add_func ("/sip-sipp/register", test_register);
