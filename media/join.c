@@ -146,7 +146,14 @@ ensure_relays_locked (AmgwLegJoin *j)
 {
   AmgwLegMedia a, b;
   AmgwRelay *old_to_bridge, *old_to_alexa;
+  guint ga, gb;
 
+  /* Every packet comes here: the generations alone, without the legs'
+   * locks, tell whether anything changed. */
+  if (j->have_media && amgw_leg_get_media_generation (j->alexa, &ga) &&
+      amgw_leg_get_media_generation (j->bridge, &gb) && ga == j->alexa_media.generation &&
+      gb == j->bridge_media.generation)
+    return !j->failed;
   if (!amgw_leg_get_media (j->alexa, &a) || !amgw_leg_get_media (j->bridge, &b))
     return FALSE;
   if (j->have_media && a.generation == j->alexa_media.generation &&

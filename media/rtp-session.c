@@ -176,7 +176,7 @@ struct _AmgwRtpSession {
   GSource *silence_timer;        /* until other media flow: silence frames */
   gboolean bridged;              /* the other leg's media have been sent */
   AmgwRtpRenumber renumber;      /* the other leg's packets into our stream */
-  guint generation;              /* changes with the negotiated codec */
+  gint generation;               /* changes with the negotiated codec (atomic) */
 
   /* Received packets go to @sink, under @sink_lock (never taken with @lock
    * held). */
@@ -464,6 +464,12 @@ on_silence_tick (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+guint
+amgw_rtp_session_get_media_generation (AmgwRtpSession *s)
+{
+  return (guint) g_atomic_int_get (&s->generation);
+}
+
 gboolean
 amgw_rtp_session_get_media (AmgwRtpSession *s, AmgwLegMedia *out)
 {
@@ -473,9 +479,7 @@ amgw_rtp_session_get_media (AmgwRtpSession *s, AmgwLegMedia *out)
   ok = s->negotiated;
   if (ok) {
     memset (out, 0, sizeof *out);
-    g_strlcpy (out->encoding, amgw_codec_name (s->codec.id), sizeof out->encoding);
-    for (char *p = out->encoding; *p; p++)
-      *p = g_ascii_toupper (*p);
+    amgw_codec_upper_name (s->codec.id, out->encoding, sizeof out->encoding);
     out->pt = s->codec.pt;
     out->clock_rate = s->codec.clock_rate;
     g_strlcpy (out->recv_encoding, out->encoding, sizeof out->recv_encoding);
@@ -487,7 +491,7 @@ amgw_rtp_session_get_media (AmgwRtpSession *s, AmgwLegMedia *out)
     out->n_may_recv = 1;
     out->dtmf_pt = s->te_pt;
     out->dtmf_clock_rate = s->te_pt >= 0 ? s->codec.clock_rate : 0;
-    out->generation = s->generation;
+    out->generation = (guint) g_atomic_int_get (&s->generation);
   }
   g_mutex_unlock (&s->lock);
   return ok;
@@ -1454,7 +1458,7 @@ commit (AmgwRtpSession *s, const Remote *r, const Fmt *codec, gint te_pt, gboole
     memcpy (s->rx_key, rx->key, amgw_srtp_key_len (tx->profile));
   }
   if (!s->negotiated || s->codec.id != codec->id || s->codec.pt != codec->pt || s->te_pt != te_pt)
-    s->generation++;
+    g_atomic_int_inc (&s->generation);
   s->codec = *codec;
   s->te_pt = te_pt;
   s->rtcp_mux = mux;
@@ -1585,25 +1589,12 @@ new_media (AmgwRtpSession *s, AmgwMediaDirection direction)
   return media;
 }
 
-/* [sip] codecs as codec ids; returns how many (1..4). */
+/* [sip] codecs as codec ids, the preferred one first; how many (1..4). */
 static guint
-config_prefs (AmgwRtpSession *s, AmgwCodecId prefs[4])
+config_prefs (AmgwRtpSession *s, AmgwCodecId prefs[AMGW_CODEC_PREFS_MAX])
 {
-  static const AmgwCodecId fallback[] = { AMGW_CODEC_OPUS, AMGW_CODEC_G722, AMGW_CODEC_PCMU,
-                                          AMGW_CODEC_PCMA };
-  char **names = s->config ? s->config->sip_codecs : NULL;
-  guint n = 0;
-
-  if (s->have_preferred)
-    prefs[n++] = s->preferred;
-  for (guint i = 0; names && names[i] && n < 4; i++)
-    if (amgw_codec_from_name (names[i], &prefs[n]) && !(s->have_preferred && prefs[n] == s->preferred))
-      n++;
-  if (n == 0) {
-    memcpy (prefs, fallback, sizeof fallback);
-    n = G_N_ELEMENTS (fallback);
-  }
-  return n;
+  return amgw_codec_prefs (s->config ? s->config->sip_codecs : NULL,
+      s->have_preferred ? (gint) s->preferred : -1, prefs);
 }
 
 void
@@ -1623,7 +1614,7 @@ amgw_rtp_session_create_offer (AmgwRtpSession *s, AmgwMediaDirection direction, 
   s->local_direction = direction;
   media = new_media (s, direction);
   {
-    AmgwCodecId prefs[4];
+    AmgwCodecId prefs[AMGW_CODEC_PREFS_MAX];
     guint n = config_prefs (s, prefs);
     for (guint i = 0; i < n; i++) {
       switch (prefs[i]) {
@@ -1679,7 +1670,7 @@ amgw_rtp_session_create_answer (AmgwRtpSession *s, const char *remote_offer,
   GstSDPMedia *media;
   gint te;
   gboolean ok;
-  AmgwCodecId codec_prefs[4];
+  AmgwCodecId codec_prefs[AMGW_CODEC_PREFS_MAX];
   guint n_prefs;
 
   g_return_val_if_fail (s != NULL && !s->closed, NULL);
@@ -1751,7 +1742,7 @@ amgw_rtp_session_apply_answer (AmgwRtpSession *s, const char *remote_answer, GEr
   /* The answerer's choice: its first format among those we offered. */
   for (guint i = 0; i < r->fmts->len && codec == NULL; i++) {
     const Fmt *f = &g_array_index (r->fmts, Fmt, i);
-    AmgwCodecId prefs[4];
+    AmgwCodecId prefs[AMGW_CODEC_PREFS_MAX];
     guint n = config_prefs (s, prefs);
     for (guint p = 0; p < n; p++)
       if (f->id == prefs[p])

@@ -83,6 +83,39 @@ amgw_codec_name (AmgwCodecId id)
   return (guint) id < G_N_ELEMENTS (codec_names) ? codec_names[id] : NULL;
 }
 
+guint
+amgw_codec_prefs (char *const *names, gint first, AmgwCodecId prefs[AMGW_CODEC_PREFS_MAX])
+{
+  static const AmgwCodecId fallback[] = { AMGW_CODEC_OPUS, AMGW_CODEC_G722, AMGW_CODEC_PCMU,
+                                          AMGW_CODEC_PCMA };
+  guint n = 0, named = 0;
+  AmgwCodecId id;
+
+  if (first >= 0)
+    prefs[n++] = (AmgwCodecId) first;
+  for (guint i = 0; names && names[i]; i++) {
+    if (!amgw_codec_from_name (names[i], &id))
+      continue;
+    named++;
+    if ((gint) id != first && n < AMGW_CODEC_PREFS_MAX)
+      prefs[n++] = id;
+  }
+  for (guint i = 0; named == 0 && i < G_N_ELEMENTS (fallback); i++)
+    if ((gint) fallback[i] != first)
+      prefs[n++] = fallback[i];
+  return n;
+}
+
+void
+amgw_codec_upper_name (AmgwCodecId id, char *buf, gsize size)
+{
+  const char *name = amgw_codec_name (id);
+
+  g_strlcpy (buf, name ? name : "", size);
+  for (char *p = buf; *p; p++)
+    *p = g_ascii_toupper (*p);
+}
+
 gboolean
 amgw_codec_from_name (const char *encoding_name, AmgwCodecId *out)
 {

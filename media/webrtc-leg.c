@@ -105,7 +105,7 @@ struct _WebrtcLeg {
   char *srtp_profile;
   char *failure;
   GArray *accepted;                 /* AmgwCodec: what the device accepted (may send) */
-  guint generation;                 /* changes with the negotiated codec */
+  gint generation;                  /* changes with the negotiated codec (atomic) */
   AmgwRtpRenumber renumber;         /* bridged media: the other leg's packets */
   AmgwRtpStreamOut out;
   gint64 out_last_us;               /* when the last renumbered packet went */
@@ -606,7 +606,7 @@ set_codec (WebrtcLeg *w, GArray *codecs)
     w->codec.name = NULL;
     w->have_codec = TRUE;
     w->recv_clock_rate = c->clock_rate;
-    w->generation++;
+    g_atomic_int_inc (&w->generation);
     g_mutex_unlock (&w->lock);
     GST_INFO ("[%s] codec %s/%u payload type %u", w->sid, amgw_codec_name (c->id), c->clock_rate,
         c->pt);
@@ -737,20 +737,9 @@ first_candidate_field (const GPtrArray *cands, guint field)
 
 /* [media] codecs as codec ids; returns how many (1..4). */
 static guint
-config_prefs (AmgwCodecId prefs[4])
+config_prefs (AmgwCodecId prefs[AMGW_CODEC_PREFS_MAX])
 {
-  static const AmgwCodecId fallback[] = { AMGW_CODEC_OPUS, AMGW_CODEC_G722, AMGW_CODEC_PCMU,
-                                          AMGW_CODEC_PCMA };
-  guint n = 0;
-
-  for (guint i = 0; shared.config->media_codecs && shared.config->media_codecs[i] && n < 4; i++)
-    if (amgw_codec_from_name (shared.config->media_codecs[i], &prefs[n]))
-      n++;
-  if (n == 0) {
-    memcpy (prefs, fallback, sizeof fallback);
-    n = G_N_ELEMENTS (fallback);
-  }
-  return n;
+  return amgw_codec_prefs (shared.config->media_codecs, -1, prefs);
 }
 
 /* Builds the local description once candidates are known (media loop). */
@@ -812,7 +801,7 @@ sdp_op_on_media (gpointer data)
 
   if (op->answer) {
     g_autoptr (GArray) codecs = NULL;
-    AmgwCodecId prefs[4];
+    AmgwCodecId prefs[AMGW_CODEC_PREFS_MAX];
     guint n_prefs = config_prefs (prefs);
 
     /* amgw answers: it is the controlled ICE agent and the DTLS client
@@ -855,7 +844,7 @@ sdp_op_on_media (gpointer data)
         g_array_unref (all);
       } else {
         /* [media] codecs: those, in that order, then the DTMF events. */
-        AmgwCodecId prefs[4];
+        AmgwCodecId prefs[AMGW_CODEC_PREFS_MAX];
         guint n_prefs = config_prefs (prefs);
         w->codecs = amgw_sdp_codecs_new ();
         for (guint k = 0; k <= n_prefs; k++) {
@@ -1146,6 +1135,23 @@ find_event_codec_locked (WebrtcLeg *w, guint clock_rate)
   return any;
 }
 
+/* Adds @c to what the device may send, unless its payload type is there. */
+static void
+add_may_recv (AmgwLegMedia *out, const AmgwCodec *c)
+{
+  if (c->id == AMGW_CODEC_TELEPHONE_EVENT || c->id == AMGW_CODEC_UNKNOWN ||
+      out->n_may_recv >= AMGW_LEG_MAX_CODECS)
+    return;
+  for (guint k = 0; k < out->n_may_recv; k++)
+    if (out->may_recv[k].pt == c->pt)
+      return;
+  amgw_codec_upper_name (c->id, out->may_recv[out->n_may_recv].encoding,
+      sizeof out->may_recv[0].encoding);
+  out->may_recv[out->n_may_recv].pt = c->pt;
+  out->may_recv[out->n_may_recv].clock_rate = c->clock_rate;
+  out->n_may_recv++;
+}
+
 static gboolean
 webrtc_get_media (AmgwLeg *leg, AmgwLegMedia *out)
 {
@@ -1157,52 +1163,39 @@ webrtc_get_media (AmgwLeg *leg, AmgwLegMedia *out)
   ok = w->have_codec;
   if (ok) {
     memset (out, 0, sizeof *out);
-    g_strlcpy (out->encoding, amgw_codec_name (w->codec.id), sizeof out->encoding);
-    for (char *p = out->encoding; *p; p++)
-      *p = g_ascii_toupper (*p);
+    amgw_codec_upper_name (w->codec.id, out->encoding, sizeof out->encoding);
     out->pt = w->codec.pt;
     out->clock_rate = w->codec.clock_rate;
-    /* The device sends the first codec it accepted, whatever we send. */
-    g_strlcpy (out->recv_encoding, out->encoding, sizeof out->recv_encoding);
-    out->recv_pt = w->codec.pt;
-    out->recv_clock_rate = w->codec.clock_rate;
-    /* What the device accepted, then the rest of what we offered: a
-     * device that sends another codec of our offer is followed, not
-     * refused. */
-    for (guint i = 0; w->accepted && i < w->accepted->len + (w->codecs ? w->codecs->len : 0); i++) {
-      const AmgwCodec *c = i < w->accepted->len ? &g_array_index (w->accepted, AmgwCodec, i)
-          : &g_array_index (w->codecs, AmgwCodec, i - w->accepted->len);
-      gboolean seen = FALSE;
-      if (c->id == AMGW_CODEC_TELEPHONE_EVENT || c->id == AMGW_CODEC_UNKNOWN)
-        continue;
-      for (guint k = 0; k < out->n_may_recv; k++)
-        seen = seen || out->may_recv[k].pt == c->pt;
-      if (seen)
-        continue;
-      if (out->n_may_recv == 0) {
-        g_strlcpy (out->recv_encoding, amgw_codec_name (c->id), sizeof out->recv_encoding);
-        for (char *p = out->recv_encoding; *p; p++)
-          *p = g_ascii_toupper (*p);
-        out->recv_pt = c->pt;
-        out->recv_clock_rate = c->clock_rate;
-      }
-      if (out->n_may_recv < AMGW_LEG_MAX_CODECS) {
-        g_strlcpy (out->may_recv[out->n_may_recv].encoding, amgw_codec_name (c->id),
-            sizeof out->may_recv[0].encoding);
-        for (char *p = out->may_recv[out->n_may_recv].encoding; *p; p++)
-          *p = g_ascii_toupper (*p);
-        out->may_recv[out->n_may_recv].pt = c->pt;
-        out->may_recv[out->n_may_recv].clock_rate = c->clock_rate;
-        out->n_may_recv++;
-      }
+    /* What the device may send: what it accepted, then the rest of what we
+     * offered (a device that sends another codec of our offer is followed,
+     * not refused).  It is expected to send the first it accepted,
+     * whatever we send. */
+    for (guint i = 0; w->accepted && i < w->accepted->len; i++)
+      add_may_recv (out, &g_array_index (w->accepted, AmgwCodec, i));
+    for (guint i = 0; w->accepted && w->codecs && i < w->codecs->len; i++)
+      add_may_recv (out, &g_array_index (w->codecs, AmgwCodec, i));
+    if (out->n_may_recv > 0) {
+      memcpy (out->recv_encoding, out->may_recv[0].encoding, sizeof out->recv_encoding);
+      out->recv_pt = out->may_recv[0].pt;
+      out->recv_clock_rate = out->may_recv[0].clock_rate;
+    } else {
+      memcpy (out->recv_encoding, out->encoding, sizeof out->recv_encoding);
+      out->recv_pt = out->pt;
+      out->recv_clock_rate = out->clock_rate;
     }
     te = find_event_codec_locked (w, w->codec.clock_rate);
     out->dtmf_pt = te ? (gint) te->pt : -1;
     out->dtmf_clock_rate = te ? te->clock_rate : 0;
-    out->generation = w->generation;
+    out->generation = (guint) g_atomic_int_get (&w->generation);
   }
   g_mutex_unlock (&w->lock);
   return ok;
+}
+
+static guint
+webrtc_get_media_generation (AmgwLeg *leg)
+{
+  return (guint) g_atomic_int_get (&((WebrtcLeg *) leg)->generation);
 }
 
 static gboolean
@@ -1227,7 +1220,7 @@ webrtc_prefer_codec (AmgwLeg *leg, const char *encoding)
     w->codec.fmtp = g_strdup (c->fmtp);
     w->codec.name = NULL;
     w->have_codec = TRUE;
-    w->generation++;
+    g_atomic_int_inc (&w->generation);
     GST_INFO ("[%s] sending %s (payload type %u) to the device, as the bridge does", w->sid,
         amgw_codec_name (id), c->pt);
   }
@@ -1275,6 +1268,7 @@ webrtc_send_media (AmgwLeg *leg, const guint8 *rtp, gsize len)
 
 static const AmgwLegClass webrtc_class = {
   .get_media = webrtc_get_media,
+  .get_media_generation = webrtc_get_media_generation,
   .prefer_codec = webrtc_prefer_codec,
   .set_media_sink = webrtc_set_media_sink,
   .send_media = webrtc_send_media,

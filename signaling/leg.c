@@ -207,6 +207,15 @@ amgw_leg_get_media (AmgwLeg *leg, AmgwLegMedia *out)
 }
 
 gboolean
+amgw_leg_get_media_generation (AmgwLeg *leg, guint *generation)
+{
+  if (leg->klass->get_media_generation == NULL)
+    return FALSE;
+  *generation = leg->klass->get_media_generation (leg);
+  return TRUE;
+}
+
+gboolean
 amgw_leg_prefer_codec (AmgwLeg *leg, const char *encoding)
 {
   return leg->klass->prefer_codec != NULL && leg->klass->prefer_codec (leg, encoding);

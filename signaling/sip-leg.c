@@ -774,6 +774,21 @@ leg_on_invite_response (SipLeg *leg, int status, const char *phrase, const sip_t
   leg_end (leg, result_for_status (leg, status), message);
 }
 
+/* After the bridge's SDP: tells the call when its direction changed (hold,
+ * resume). */
+static void
+note_remote_direction (SipLeg *leg)
+{
+  AmgwLegEventInfo info = { 0, };
+  AmgwMediaDirection direction = amgw_rtp_session_get_remote_direction (leg->rtp);
+
+  if (direction == leg->remote_direction)
+    return;
+  leg->remote_direction = direction;
+  info.direction = direction;
+  amgw_leg_emit (&leg->parent, AMGW_LEG_EVENT_DIRECTION, &info);
+}
+
 /* An INVITE inside the dialog: the bridge renegotiates (hold, resume, codec). */
 static void
 leg_on_reinvite (SipLeg *leg, nua_handle_t *nh, const sip_t *sip)
@@ -781,8 +796,6 @@ leg_on_reinvite (SipLeg *leg, nua_handle_t *nh, const sip_t *sip)
   g_autoptr (GError) error = NULL;
   g_autofree char *offer = dup_sdp (sip);
   g_autofree char *answer = NULL;
-  AmgwMediaDirection direction;
-  AmgwLegEventInfo info = { 0, };
 
   GST_INFO ("[%s] <- re-INVITE%s", leg_id (leg), offer ? "" : " without SDP");
   if (offer == NULL) {
@@ -800,12 +813,7 @@ leg_on_reinvite (SipLeg *leg, nua_handle_t *nh, const sip_t *sip)
       SIPTAG_PAYLOAD_STR (answer), TAG_END ());
   if (offer == NULL)
     return;
-  direction = amgw_rtp_session_get_remote_direction (leg->rtp);
-  if (direction != leg->remote_direction) {
-    leg->remote_direction = direction;
-    info.direction = direction;
-    amgw_leg_emit (&leg->parent, AMGW_LEG_EVENT_DIRECTION, &info);
-  }
+  note_remote_direction (leg);
 }
 
 static void
@@ -813,8 +821,6 @@ leg_on_ack (SipLeg *leg, const sip_t *sip)
 {
   g_autoptr (GError) error = NULL;
   g_autofree char *sdp = dup_sdp (sip);
-  AmgwLegEventInfo info = { 0, };
-  AmgwMediaDirection direction;
 
   if (sdp == NULL)
     return;
@@ -822,12 +828,7 @@ leg_on_ack (SipLeg *leg, const sip_t *sip)
     GST_WARNING ("[%s] the SDP in the ACK is unusable: %s", leg_id (leg), error->message);
     return;
   }
-  direction = amgw_rtp_session_get_remote_direction (leg->rtp);
-  if (direction != leg->remote_direction) {
-    leg->remote_direction = direction;
-    info.direction = direction;
-    amgw_leg_emit (&leg->parent, AMGW_LEG_EVENT_DIRECTION, &info);
-  }
+  note_remote_direction (leg);
 }
 
 static void
@@ -1365,6 +1366,15 @@ sip_get_media (AmgwLeg *base, AmgwLegMedia *out)
   return leg->rtp != NULL && amgw_rtp_session_get_media (leg->rtp, out);
 }
 
+/* Any thread: the session lives until the leg is finalized. */
+static guint
+sip_get_media_generation (AmgwLeg *base)
+{
+  SipLeg *leg = (SipLeg *) base;
+
+  return leg->rtp != NULL ? amgw_rtp_session_get_media_generation (leg->rtp) : 0;
+}
+
 static void
 sip_set_media_sink (AmgwLeg *base, AmgwLegRtpSink sink, gpointer user_data)
 {
@@ -1388,6 +1398,7 @@ sip_send_media (AmgwLeg *base, const guint8 *rtp, gsize len)
 static const AmgwLegClass sip_leg_class = {
   .kind = "sip",
   .get_media = sip_get_media,
+  .get_media_generation = sip_get_media_generation,
   .set_media_sink = sip_set_media_sink,
   .send_media = sip_send_media,
   .send_dtmf = sip_send_dtmf,

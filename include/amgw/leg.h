@@ -149,6 +149,9 @@ typedef struct {
    * its own stream (SSRC, sequence numbers, timestamps) and encrypts it;
    * dropped while the direction forbids sending. */
   gboolean (*get_media) (AmgwLeg *leg, AmgwLegMedia *out);
+  /* get_media()'s generation, read without a lock: cheap enough for every
+   * packet (a change means get_media() again). */
+  guint (*get_media_generation) (AmgwLeg *leg);
   gboolean (*prefer_codec) (AmgwLeg *leg, const char *encoding);
   void (*set_media_sink) (AmgwLeg *leg, AmgwLegRtpSink sink, gpointer user_data);
   void (*send_media) (AmgwLeg *leg, const guint8 *rtp, gsize len);
@@ -207,6 +210,8 @@ void amgw_leg_hangup (AmgwLeg *leg, AmgwResultCode reason);
 void amgw_leg_free (AmgwLeg *leg);
 
 gboolean amgw_leg_get_media (AmgwLeg *leg, AmgwLegMedia *out);
+/* FALSE when the leg cannot tell cheaply: call amgw_leg_get_media(). */
+gboolean amgw_leg_get_media_generation (AmgwLeg *leg, guint *generation);
 gboolean amgw_leg_prefer_codec (AmgwLeg *leg, const char *encoding);
 void amgw_leg_set_media_sink (AmgwLeg *leg, AmgwLegRtpSink sink, gpointer user_data);
 void amgw_leg_send_media (AmgwLeg *leg, const guint8 *rtp, gsize len);

@@ -91,6 +91,8 @@ gboolean amgw_rtp_session_start_audio_check (AmgwRtpSession *s, double tone_hz, 
  * the other leg renumbered into this stream and sent (any thread; dropped
  * while on hold or while DTMF plays). */
 gboolean amgw_rtp_session_get_media (AmgwRtpSession *s, AmgwLegMedia *out);
+/* The generation get_media() would give, without a lock (any thread). */
+guint amgw_rtp_session_get_media_generation (AmgwRtpSession *s);
 void amgw_rtp_session_set_sink (AmgwRtpSession *s, AmgwLegRtpSink sink, gpointer user_data);
 void amgw_rtp_session_send_media (AmgwRtpSession *s, const guint8 *rtp, gsize len);
 

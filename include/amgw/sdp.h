@@ -179,6 +179,14 @@ const char *amgw_dtls_setup_name (AmgwDtlsSetup setup);
 /* "opus", "G722", "PCMU", "PCMA", "telephone-event"; NULL for UNKNOWN and
  * out-of-range values.  (transfer none) */
 const char *amgw_codec_name (AmgwCodecId id);
+/* A codec preference ([media] codecs, [sip] codecs: names) as ids, with
+ * @first (a codec id, or -1) ahead of them; the four audio codecs in
+ * amgw's default order when @names gives none.  Returns how many (1..4). */
+#define AMGW_CODEC_PREFS_MAX 4
+guint amgw_codec_prefs (char *const *names, gint first, AmgwCodecId prefs[AMGW_CODEC_PREFS_MAX]);
+
+/* The same in upper case ("OPUS", ...) into @buf; "" for UNKNOWN. */
+void amgw_codec_upper_name (AmgwCodecId id, char *buf, gsize size);
 /* The reverse, case-insensitive; FALSE (and @out untouched) for other or
  * NULL names. */
 gboolean amgw_codec_from_name (const char *encoding_name, AmgwCodecId *out);
