@@ -6,6 +6,18 @@
  * (which GLib does for a context that nobody owns), and a quit request is a
  * source dispatched by the loop itself, so it cannot arrive before
  * g_main_loop_run() started and be lost.
+ *
+ * Coalesced polling.  GLib's poll() and its prepare/check passes cost in
+ * proportion to the sources on a context (every socket and timer of every
+ * call on the loop), once per wake-up; a loop woken for each packet of a few
+ * hundred calls spends most of its time there (perf: 63 % kernel poll, 21 %
+ * GLib bookkeeping, 10 % actual forwarding).  So a busy loop (its last two
+ * wake-ups less than AMGW_MEDIA_BATCHING_US apart) sleeps out the rest of that
+ * interval before it polls again: what arrives meanwhile is handled in one
+ * iteration, and the loop wakes at most once per interval.  That adds at
+ * most AMGW_MEDIA_BATCHING_US to a packet's way through amgw, and only under
+ * load; a quiet loop polls as GLib would.  [media] batching sets the
+ * interval (amgw_media_loops_set_batching()); 0 turns it off.
  */
 #include "amgw/media-loops.h"
 
@@ -32,10 +44,14 @@ typedef struct {
   GMainContext *context;
   GMainLoop *loop;
   guint users;        /* under the pool's lock */
+  AmgwMediaLoops *pool;
+  gint64 last_wake_us;  /* the loop thread's own: batching_poll() */
+  gboolean busy;
 } MediaLoop;
 
 struct _AmgwMediaLoops {
   guint n_loops;
+  gint batching_us;   /* atomic */
   MediaLoop *loops;
 
   GMutex lock;        /* users; start-up hand-shake */
@@ -48,6 +64,46 @@ typedef struct {
   MediaLoop *loop;
 } ThreadStart;
 
+/* The media thread's own wake-ups (the poll function runs on the thread that
+ * iterates the context: only its loop thread).  Busy: woken twice within the
+ * interval, and still finding work after each interval slept out. */
+static __thread MediaLoop *tls_loop;
+
+static gint
+batching_poll (GPollFD *fds, guint n_fds, gint timeout_ms)
+{
+  MediaLoop *loop = tls_loop;
+  gint64 interval = loop != NULL ? (gint64) g_atomic_int_get (&loop->pool->batching_us) : 0;
+  gint64 now = g_get_monotonic_time ();
+  gint ready;
+
+  if (interval == 0)
+    return g_poll (fds, n_fds, timeout_ms);
+  if (timeout_ms != 0 && loop->busy && now - loop->last_wake_us < interval) {
+    gint64 rest = loop->last_wake_us + interval - now;
+
+    if (timeout_ms > 0)
+      rest = MIN (rest, (gint64) timeout_ms * 1000);
+    g_usleep ((gulong) rest);
+    ready = g_poll (fds, n_fds, 0);
+    if (ready != 0) {
+      loop->last_wake_us = g_get_monotonic_time ();
+      return ready;
+    }
+    /* Nothing came meanwhile: not busy any more; block for what is left. */
+    loop->busy = FALSE;
+    if (timeout_ms > 0)
+      timeout_ms = (gint) MAX (0, timeout_ms - (rest + 999) / 1000);
+  }
+  ready = g_poll (fds, n_fds, timeout_ms);
+  if (ready > 0 && timeout_ms != 0) {
+    now = g_get_monotonic_time ();
+    loop->busy = now - loop->last_wake_us < interval;
+    loop->last_wake_us = now;
+  }
+  return ready;
+}
+
 static gpointer
 media_thread (gpointer data)
 {
@@ -56,6 +112,7 @@ media_thread (gpointer data)
   MediaLoop *loop = start->loop;
 
   g_free (start);
+  tls_loop = loop;
 
   /* Owned for the thread's whole life: see the file comment. */
   if (!g_main_context_acquire (loop->context))
@@ -89,6 +146,7 @@ amgw_media_loops_new (guint n_loops)
 
   pool = g_new0 (AmgwMediaLoops, 1);
   pool->n_loops = n_loops;
+  pool->batching_us = AMGW_MEDIA_BATCHING_US;
   pool->loops = g_new0 (MediaLoop, n_loops);
   g_mutex_init (&pool->lock);
   g_cond_init (&pool->started_cond);
@@ -99,7 +157,9 @@ amgw_media_loops_new (guint n_loops)
     g_autofree char *name = g_strdup_printf ("amgw-media-%u", i);
 
     loop->index = i;
+    loop->pool = pool;
     loop->context = g_main_context_new ();
+    g_main_context_set_poll_func (loop->context, batching_poll);
     loop->loop = g_main_loop_new (loop->context, FALSE);
     start->pool = pool;
     start->loop = loop;
@@ -160,6 +220,15 @@ amgw_media_loops_free (AmgwMediaLoops *pool)
   g_mutex_clear (&pool->lock);
   g_free (pool->loops);
   g_free (pool);
+}
+
+void
+amgw_media_loops_set_batching (AmgwMediaLoops *pool, guint interval_us)
+{
+  g_return_if_fail (pool != NULL);
+  g_atomic_int_set (&pool->batching_us, (gint) MIN (interval_us, AMGW_MEDIA_BATCHING_MAX_US));
+  GST_INFO ("media loops batch their polls under load: %u us", MIN (interval_us,
+      AMGW_MEDIA_BATCHING_MAX_US));
 }
 
 guint

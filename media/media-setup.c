@@ -79,6 +79,7 @@ amgw_media_setup (const AmgwConfig *config, GError **error)
   if (cert == NULL)
     return FALSE;
   loops = amgw_media_loops_new (0);
+  amgw_media_loops_set_batching (loops, config->batching_us);
   amgw_webrtc_leg_register (config, loops, cert);
   {
     g_autofree char *stun = NULL;

@@ -227,17 +227,13 @@ guard_concealer_cb (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 }
 
 gboolean
-amgw_pipe_add_rtp_decoder (GstElement *pipeline, const AmgwAudioFormat *fmt,
-    guint latency_ms, gboolean conceal, const char *what, GstElement **src,
-    GstElement **jitter, GstElement **last, GError **error)
+amgw_pipe_add_depay_decoder (GstElement *pipeline, const AmgwAudioFormat *fmt, gboolean conceal,
+    const char *what, GstElement **first, GstElement **last, GError **error)
 {
   const AmgwCodecInfo *info = amgw_codec_info (fmt->codec);
-  GstElement *depay, *dec, *plc = NULL;
-  GstCaps *caps;
+  GstElement *dec, *plc = NULL;
 
-  if (!(*src = amgw_pipe_make_element (pipeline, "appsrc", error)) ||
-      !(*jitter = amgw_pipe_make_element (pipeline, "rtpjitterbuffer", error)) ||
-      !(depay = amgw_pipe_make_element (pipeline, info->depayloader, error)) ||
+  if (!(*first = amgw_pipe_make_element (pipeline, info->depayloader, error)) ||
       !(dec = amgw_pipe_make_element (pipeline, info->decoder, error)))
     return FALSE;
   if (conceal && info->concealer != NULL) {
@@ -250,12 +246,42 @@ amgw_pipe_add_rtp_decoder (GstElement *pipeline, const AmgwAudioFormat *fmt,
         (gpointer) info->name, NULL);
     gst_object_unref (plc_sink);
   }
+  /* Not opusdec's use-inband-fec: in 1.22 a packet it fails to decode stays
+   * its delayed "last buffer" for good, so one corrupt packet silences the
+   * stream (seen in the garbage tests); it would also add 20 ms. */
+  if (fmt->codec == AMGW_AUDIO_OPUS)
+    g_object_set (dec, "plc", TRUE, NULL);
 
-  caps = gst_caps_new_simple ("application/x-rtp",
+  if (!gst_element_link (*first, dec) || (plc != NULL && !gst_element_link (dec, plc)))
+    return amgw_pipe_link_failed (what, info->name, error);
+  *last = plc != NULL ? plc : dec;
+  return TRUE;
+}
+
+GstCaps *
+amgw_pipe_rtp_caps (const AmgwAudioFormat *fmt)
+{
+  return gst_caps_new_simple ("application/x-rtp",
       "media", G_TYPE_STRING, "audio",
-      "encoding-name", G_TYPE_STRING, info->name,
+      "encoding-name", G_TYPE_STRING, amgw_codec_info (fmt->codec)->name,
       "clock-rate", G_TYPE_INT, (int) fmt->clock_rate,
       "payload", G_TYPE_INT, (int) fmt->pt, NULL);
+}
+
+gboolean
+amgw_pipe_add_rtp_decoder (GstElement *pipeline, const AmgwAudioFormat *fmt,
+    guint latency_ms, gboolean conceal, const char *what, GstElement **src,
+    GstElement **jitter, GstElement **last, GError **error)
+{
+  GstElement *depay;
+  GstCaps *caps;
+
+  if (!(*src = amgw_pipe_make_element (pipeline, "appsrc", error)) ||
+      !(*jitter = amgw_pipe_make_element (pipeline, "rtpjitterbuffer", error)) ||
+      !amgw_pipe_add_depay_decoder (pipeline, fmt, conceal, what, &depay, last, error))
+    return FALSE;
+
+  caps = amgw_pipe_rtp_caps (fmt);
   /* Live, timestamped on arrival, never blocking the pusher: past the ceiling
    * the oldest packets go. */
   g_object_set (*src, "caps", caps, "format", GST_FORMAT_TIME, "is-live", TRUE,
@@ -264,18 +290,11 @@ amgw_pipe_add_rtp_decoder (GstElement *pipeline, const AmgwAudioFormat *fmt,
   gst_util_set_object_arg (G_OBJECT (*src), "leaky-type", "downstream");
   gst_caps_unref (caps);
 
-  /* do-lost: decoders get gap events, and opusdec or spanplc conceal.  Not
-   * opusdec's use-inband-fec: in 1.22 a packet it fails to decode stays its
-   * delayed "last buffer" for good, so one corrupt packet silences the
-   * stream (seen in the garbage tests); it would also add 20 ms. */
+  /* do-lost: decoders get gap events, and opusdec or spanplc conceal. */
   g_object_set (*jitter, "latency", latency_ms, "do-lost", TRUE, NULL);
-  if (fmt->codec == AMGW_AUDIO_OPUS)
-    g_object_set (dec, "plc", TRUE, NULL);
 
-  if (!gst_element_link_many (*src, *jitter, depay, dec, NULL) ||
-      (plc != NULL && !gst_element_link (dec, plc)))
-    return amgw_pipe_link_failed (what, info->name, error);
-  *last = plc != NULL ? plc : dec;
+  if (!gst_element_link_many (*src, *jitter, depay, NULL))
+    return amgw_pipe_link_failed (what, amgw_codec_info (fmt->codec)->name, error);
   return TRUE;
 }
 

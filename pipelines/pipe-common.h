@@ -92,6 +92,17 @@ GstElement *amgw_pipe_new_pipeline (const char *name, AmgwPipeOwner *owner);
  * runs after this), detaches the bus handler and drops it.  NULL-safe. */
 void amgw_pipe_stop (GstElement **pipeline);
 
+/* application/x-rtp caps of @fmt (media audio, encoding-name, clock-rate,
+ * payload).  (transfer full) */
+GstCaps *amgw_pipe_rtp_caps (const AmgwAudioFormat *fmt);
+
+/* Added to @pipeline and linked: depayloader ! decoder [! concealer].  The
+ * concealer (spanplc for G.711 and G.722) only when @conceal, and guarded
+ * against the gaps that crash it; opusdec conceals by itself (plc=true).
+ * Fills @first (the depayloader) and @last (the element to link on from). */
+gboolean amgw_pipe_add_depay_decoder (GstElement *pipeline, const AmgwAudioFormat *fmt,
+    gboolean conceal, const char *what, GstElement **first, GstElement **last, GError **error);
+
 /* The RTP decoding head, added to @pipeline and linked:
  *   appsrc (live, do-timestamp, leaky, never blocking) ! rtpjitterbuffer
  *   latency=@latency_ms do-lost ! depayloader ! decoder [! concealer]

@@ -93,6 +93,7 @@ typedef struct {
   char **media_codecs;         /* codecs: the Alexa leg's preference, upper case ("OPUS", "G722",
                                 * "PCMU", "PCMA"); default OPUS, G722, PCMU, PCMA */
   guint jitter_buffer_ms;      /* jitter-buffer: transcoding's jitter buffer; default 60 */
+  guint batching_us;           /* batching: a busy media loop polls at most once per this; default 1000 */
 
   /* [sip] */
   char *sip_listen;            /* (nullable) host:port */

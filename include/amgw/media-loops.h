@@ -18,6 +18,13 @@ G_BEGIN_DECLS
 
 #define AMGW_MEDIA_LOOPS_MAX 256   /* ceiling for n_loops (and for the core count) */
 
+/* A busy loop (woken twice within this many microseconds) polls at most once
+ * per interval, handling everything that arrived meanwhile in one go: at most
+ * this much is added to a packet's way through amgw, under load only
+ * (media-loops.c).  The default; [media] batching sets it. */
+#define AMGW_MEDIA_BATCHING_US 1000
+#define AMGW_MEDIA_BATCHING_MAX_US 5000
+
 typedef struct _AmgwMediaLoops AmgwMediaLoops;
 
 /* Starts @n_loops threads named "amgw-media-0", "amgw-media-1", ..., each
@@ -33,6 +40,11 @@ AmgwMediaLoops *amgw_media_loops_new (guint n_loops);
  * them first; a loop that still counts users is logged as a WARNING.  Must not
  * be called from a media thread. */
 void amgw_media_loops_free (AmgwMediaLoops *loops);
+
+/* The batching interval of every loop, in microseconds (0: a loop polls as
+ * soon as it is idle; more than AMGW_MEDIA_BATCHING_MAX_US is that).  Any
+ * thread; the loops follow at their next poll. */
+void amgw_media_loops_set_batching (AmgwMediaLoops *loops, guint interval_us);
 
 guint amgw_media_loops_size (AmgwMediaLoops *loops);
 

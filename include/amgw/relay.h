@@ -7,20 +7,23 @@
  *                clock): the packet goes through untouched but for its
  *                payload type, synchronously, on the pushing thread.  No
  *                jitter buffer: the receiving endpoint has its own.
- *   transcoding  otherwise, a GStreamer pipeline:
- *                appsrc (live, leaky) ! rtpjitterbuffer latency=@latency_ms
- *                do-lost ! depayloader ! decoder (opusdec plc; G.711 and
- *                G.722 followed by spanplc) ! audioconvert ! audioresample
- *                ! encoder ! payloader ! appsink -> @send
+ *   transcoding  otherwise: a jitter stage (reordering, loss declared
+ *                after @latency_ms) and a GStreamer chain, depayloader !
+ *                decoder (opusdec plc; G.711 and G.722 followed by
+ *                spanplc) ! audioconvert ! audioresample ! encoder !
+ *                payloader -> @send, run synchronously on the pushing
+ *                thread: no thread of its own (relay.c).
  *
  * Sequence numbers, timestamps and the SSRC of what @send gets are the
  * relay's own (the payloader's, or the source's in passthrough): the
  * receiving leg renumbers them into its outgoing stream.
  *
- * Threads: amgw_relay_push_rtp() from any thread (a media loop), never
- * blocking; @send on the pushing thread (passthrough) or a streaming thread
- * (transcoding), with no relay lock held.  amgw_relay_free() must not race
- * with the other calls nor run from inside @send.
+ * Threads: amgw_relay_push_rtp() from any thread (a media loop; one at a
+ * time, or they wait for each other); @send on the pushing thread, within
+ * the push: passthrough with no relay lock held, transcoding under the
+ * relay's chain lock, so @send must not push into the same relay.
+ * amgw_relay_free() must not race with the other calls nor run from inside
+ * @send.
  */
 #pragma once
 
@@ -36,8 +39,8 @@ typedef struct {
   guint64 packets_in, bytes_in;      /* everything pushed */
   guint64 packets_out, bytes_out;    /* handed to @send */
   guint64 packets_invalid;           /* not RTP, wrong payload type, too big */
-  guint64 packets_lost;              /* transcoding: the jitter buffer's count (num-lost) */
-  guint64 packets_late;              /* transcoding: arrived after their play-out time */
+  guint64 packets_lost;              /* transcoding: declared lost by the jitter stage */
+  guint64 packets_late;              /* transcoding: arrived after later ones went on (dropped) */
   gboolean transcoding;
   gboolean failed;                   /* a pipeline posted an error (logged on amgw-pipe) */
 } AmgwRelayStats;
@@ -62,8 +65,9 @@ gboolean amgw_relay_is_passthrough (AmgwRelay *r);
  * RTP, of other payload types than @in->pt, of another SSRC than @in->ssrc
  * (when 0: than the latched one; a new source is followed after a few
  * packets in a row), or bigger than AMGW_AUDIO_MAX_RTP_BYTES are counted as
- * invalid and dropped.  Transcoding: past ~64 KiB queued, the oldest packets
- * are dropped. */
+ * invalid and dropped.  Transcoding: a packet is decoded, re-encoded and
+ * handed to @send within the call (or, ahead of a gap, held up to
+ * @latency_ms); one more than 64 packets ahead restarts the stream. */
 void amgw_relay_push_rtp (AmgwRelay *r, const guint8 *rtp, gsize len);
 
 /* Thread-safe snapshot. */

@@ -4,6 +4,8 @@
 #include <string.h>
 #include <sys/prctl.h>
 
+#include <gio/gio.h>
+
 typedef struct {
   AmgwMediaLoops *loops;
 } Fixture;
@@ -245,6 +247,121 @@ test_invoke_sync_own_thread_asserts (void)
   g_test_trap_assert_stderr ("*g_main_context_is_owner*");
 }
 
+/* ---- batching under load ---- */
+
+#define BUSY_PACKETS 3000
+
+typedef struct {
+  GMainContext *ctx;
+  GSocket *sock;
+  GSource *watch, *timer;
+  gint received, dispatches, timer_fired;   /* atomic */
+} Busy;
+
+static gboolean
+busy_noop_cb (gpointer data)
+{
+  g_atomic_int_inc ((gint *) data);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+busy_readable_cb (GSocket *sock, GIOCondition cond, gpointer data)
+{
+  Busy *b = data;
+  char buf[64];
+
+  g_atomic_int_inc (&b->dispatches);
+  while (g_socket_receive (sock, buf, sizeof buf, NULL, NULL) > 0)
+    g_atomic_int_inc (&b->received);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+busy_timer_cb (gpointer data)
+{
+  Busy *b = data;
+
+  g_atomic_int_inc (&b->timer_fired);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+busy_attach_cb (gpointer data)
+{
+  Busy *b = data;
+
+  b->watch = g_socket_create_source (b->sock, G_IO_IN, NULL);
+  g_source_set_callback (b->watch, (GSourceFunc) (void (*) (void)) busy_readable_cb, b, NULL);
+  g_source_attach (b->watch, b->ctx);
+  b->timer = g_timeout_source_new (20);
+  g_source_set_callback (b->timer, busy_timer_cb, b, NULL);
+  g_source_attach (b->timer, b->ctx);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+busy_detach_cb (gpointer data)
+{
+  Busy *b = data;
+
+  g_source_destroy (b->watch);
+  g_source_destroy (b->timer);
+  g_clear_pointer (&b->watch, g_source_unref);
+  g_clear_pointer (&b->timer, g_source_unref);
+  return G_SOURCE_REMOVE;
+}
+
+/* A loop fed a packet every ~50 us, whatever [media] batching says: every
+ * packet is read, its timer still fires, and work queued from another
+ * thread still runs while it is busy.  Batching reads many packets per
+ * wake-up (printed). */
+static void
+test_batching (gconstpointer data)
+{
+  guint interval = GPOINTER_TO_UINT (data);
+  g_autoptr (AmgwMediaLoops) loops = amgw_media_loops_new (1);
+  g_autoptr (GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr (GSocketAddress) any = g_inet_socket_address_new (lo, 0);
+  g_autoptr (GSocketAddress) dest = NULL;
+  g_autoptr (GSocket) tx = NULL;
+  g_autoptr (GError) error = NULL;
+  Busy b = { 0, };
+  gint64 deadline;
+  gint invoked = 0;
+
+  amgw_media_loops_set_batching (loops, interval);
+  b.ctx = amgw_media_loops_get_context (loops, 0);
+  b.sock = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, 0, &error);
+  g_assert_no_error (error);
+  g_socket_set_blocking (b.sock, FALSE);
+  g_assert_true (g_socket_bind (b.sock, any, FALSE, &error));
+  dest = g_socket_get_local_address (b.sock, &error);
+  g_assert_no_error (error);
+  tx = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, 0, &error);
+  g_assert_no_error (error);
+  amgw_media_loops_invoke_sync (b.ctx, busy_attach_cb, &b);
+
+  for (guint i = 0; i < BUSY_PACKETS; i++) {
+    g_assert_cmpint (g_socket_send_to (tx, dest, "rtp", 3, NULL, &error), ==, 3);
+    if (i % 500 == 250)
+      amgw_media_loops_invoke_sync (b.ctx, busy_noop_cb, &invoked);
+    g_usleep (50);
+  }
+  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while (g_atomic_int_get (&b.received) < BUSY_PACKETS && g_get_monotonic_time () < deadline)
+    g_usleep (1000);
+  amgw_media_loops_invoke_sync (b.ctx, busy_detach_cb, &b);
+
+  g_test_message ("batching %u us: %d packets in %d wake-ups; the 20-ms timer fired %d times",
+      interval, b.received, b.dispatches, b.timer_fired);
+  g_assert_cmpint (b.received, ==, BUSY_PACKETS);
+  g_assert_cmpint (b.dispatches, <=, b.received);
+  g_assert_cmpint (b.timer_fired, >=, 1);
+  g_assert_cmpint (invoked, ==, BUSY_PACKETS / 500);
+  g_object_unref (b.sock);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -261,6 +378,9 @@ main (int argc, char **argv)
       test_invoke_async, fixture_tear_down);
   g_test_add_func ("/media-loops/free-joins", test_free_joins);
   g_test_add_func ("/media-loops/release-unknown", test_release_unknown);
+  g_test_add_data_func ("/media-loops/batching/off", GUINT_TO_POINTER (0), test_batching);
+  g_test_add_data_func ("/media-loops/batching/1000us", GUINT_TO_POINTER (1000), test_batching);
+  g_test_add_data_func ("/media-loops/batching/5000us", GUINT_TO_POINTER (5000), test_batching);
   g_test_add_func ("/media-loops/invoke-sync-own-thread-asserts",
       test_invoke_sync_own_thread_asserts);
 
