@@ -14,6 +14,7 @@
  * it returns (ice->busy counts callbacks in progress).
  */
 #include "amgw/ice.h"
+#include "amgw/media-loops.h"
 
 #include <gst/gst.h>
 #include <nice/agent.h>
@@ -77,6 +78,7 @@ struct _AmgwIce {
   guint busy;                   /* user callbacks in progress */
   gboolean closed;              /* amgw_ice_free() was called */
   GSource *destroy_source;      /* deferred destruction after a receive */
+  GPtrArray *polled;            /* GSocket: libnice's, registered with the loop's epoll set */
 };
 
 #define ICE_ASSERT_THREAD(ice) g_assert (g_main_context_is_owner ((ice)->context))
@@ -346,6 +348,13 @@ on_gathering_done (NiceAgent *agent, guint stream_id, gpointer data)
     return;
   GST_DEBUG ("[ice %u] gathering done", ice->id);
   ice->gathered = TRUE;
+  /* libnice's sockets, polled through the loop's epoll set from now on
+   * (media-loops.c); any it makes later are polled as before. */
+  if (ice->polled == NULL) {
+    ice->polled = nice_agent_get_sockets (ice->agent, ice->stream_id, ICE_COMPONENT);
+    for (guint i = 0; ice->polled != NULL && i < ice->polled->len; i++)
+      amgw_media_loops_register_socket (ice->context, g_ptr_array_index (ice->polled, i));
+  }
   queue_event (ice, ICE_EVENT_GATHERING_DONE);
 }
 
@@ -583,6 +592,11 @@ ice_destroy (AmgwIce *ice)
   if (ice->destroy_source != NULL) {
     g_source_destroy (ice->destroy_source);
     g_clear_pointer (&ice->destroy_source, g_source_unref);
+  }
+  if (ice->polled != NULL) {
+    for (guint i = 0; i < ice->polled->len; i++)
+      amgw_media_loops_unregister_socket (ice->context, g_ptr_array_index (ice->polled, i));
+    g_clear_pointer (&ice->polled, g_ptr_array_unref);
   }
   if (ice->agent != NULL) {
     if (ice->stream_id != 0)

@@ -22,6 +22,8 @@
  * loop tears the sockets, timers and pipeline down.
  */
 #include "amgw/rtp-session.h"
+
+#include "amgw/media-loops.h"
 #include "amgw/rtp-util.h"
 #include "amgw/audio.h"
 #include "amgw/demux.h"
@@ -1036,6 +1038,8 @@ amgw_rtp_session_new (const AmgwRtpSessionParams *params, const AmgwRtpCallbacks
   g_source_set_callback (s->rtcp_watch, (GSourceFunc) (void (*) (void)) on_socket_readable, s,
       NULL);
   g_source_attach (s->rtcp_watch, s->media_ctx);
+  amgw_media_loops_register_socket (s->media_ctx, s->rtp_sock);
+  amgw_media_loops_register_socket (s->media_ctx, s->rtcp_sock);
   s->inactivity_timer = amgw_media_timeout_add (s->media_ctx,
       CLAMP (s->inactivity_ms / 4, 50, 1000), on_inactivity_timer, s);
   s->rtcp_timer = amgw_media_timeout_add (s->media_ctx, RTCP_INTERVAL_MS, on_rtcp_timer, s);
@@ -1994,10 +1998,14 @@ teardown_on_media (gpointer data)
   srtp = g_steal_pointer (&s->srtp);
   g_mutex_unlock (&s->lock);
   amgw_srtp_free (srtp);
-  if (s->rtp_sock)
+  if (s->rtp_sock) {
+    amgw_media_loops_unregister_socket (s->media_ctx, s->rtp_sock);
     g_socket_close (s->rtp_sock, NULL);
-  if (s->rtcp_sock)
+  }
+  if (s->rtcp_sock) {
+    amgw_media_loops_unregister_socket (s->media_ctx, s->rtcp_sock);
     g_socket_close (s->rtcp_sock, NULL);
+  }
   GST_DEBUG ("[%s] RTP session closed", s->sid);
   session_unref (s);
   return G_SOURCE_REMOVE;

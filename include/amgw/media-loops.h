@@ -12,7 +12,7 @@
  */
 #pragma once
 
-#include <glib.h>
+#include <gio/gio.h>
 
 G_BEGIN_DECLS
 
@@ -45,6 +45,14 @@ void amgw_media_loops_free (AmgwMediaLoops *loops);
  * soon as it is idle; more than AMGW_MEDIA_BATCHING_MAX_US is that).  Any
  * thread; the loops follow at their next poll. */
 void amgw_media_loops_set_batching (AmgwMediaLoops *loops, guint interval_us);
+
+/* Polls @sock through the epoll set of @ctx's loop (media-loops.c) while it
+ * is registered and open: for the long-lived sockets of calls, whose sources
+ * stay on the loop.  An optimisation only: a context that is not a pool's
+ * loop, or a socket never registered, is polled as before.  Any thread.
+ * Unregister before closing the socket (a closed one is forgotten anyway). */
+void amgw_media_loops_register_socket (GMainContext *ctx, GSocket *sock);
+void amgw_media_loops_unregister_socket (GMainContext *ctx, GSocket *sock);
 
 guint amgw_media_loops_size (AmgwMediaLoops *loops);
 

@@ -3,6 +3,7 @@
 
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include <gio/gio.h>
 
@@ -319,7 +320,8 @@ busy_detach_cb (gpointer data)
 static void
 test_batching (gconstpointer data)
 {
-  guint interval = GPOINTER_TO_UINT (data);
+  guint interval = GPOINTER_TO_UINT (data) & ~1u;
+  gboolean registered = GPOINTER_TO_UINT (data) & 1;
   g_autoptr (AmgwMediaLoops) loops = amgw_media_loops_new (1);
   g_autoptr (GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
   g_autoptr (GSocketAddress) any = g_inet_socket_address_new (lo, 0);
@@ -341,6 +343,8 @@ test_batching (gconstpointer data)
   tx = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, 0, &error);
   g_assert_no_error (error);
   amgw_media_loops_invoke_sync (b.ctx, busy_attach_cb, &b);
+  if (registered)
+    amgw_media_loops_register_socket (b.ctx, b.sock);
 
   for (guint i = 0; i < BUSY_PACKETS; i++) {
     g_assert_cmpint (g_socket_send_to (tx, dest, "rtp", 3, NULL, &error), ==, 3);
@@ -352,13 +356,96 @@ test_batching (gconstpointer data)
   while (g_atomic_int_get (&b.received) < BUSY_PACKETS && g_get_monotonic_time () < deadline)
     g_usleep (1000);
   amgw_media_loops_invoke_sync (b.ctx, busy_detach_cb, &b);
+  if (registered)
+    amgw_media_loops_unregister_socket (b.ctx, b.sock);
 
-  g_test_message ("batching %u us: %d packets in %d wake-ups; the 20-ms timer fired %d times",
-      interval, b.received, b.dispatches, b.timer_fired);
+  g_test_message ("batching %u us%s: %d packets in %d wake-ups; the 20-ms timer fired %d times",
+      interval, registered ? ", registered socket" : "", b.received, b.dispatches,
+      b.timer_fired);
   g_assert_cmpint (b.received, ==, BUSY_PACKETS);
   g_assert_cmpint (b.dispatches, <=, b.received);
   g_assert_cmpint (b.timer_fired, >=, 1);
   g_assert_cmpint (invoked, ==, BUSY_PACKETS / 500);
+  g_object_unref (b.sock);
+}
+
+static double
+process_cpu_s (void)
+{
+  struct rusage ru;
+
+  getrusage (RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec
+      + ru.ru_stime.tv_usec / 1e6;
+}
+
+static GSocket *
+bound_udp (GSocketAddress **local)
+{
+  g_autoptr (GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr (GSocketAddress) any = g_inet_socket_address_new (lo, 0);
+  GSocket *sock = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, 0, NULL);
+
+  g_assert_nonnull (sock);
+  g_socket_set_blocking (sock, FALSE);
+  g_assert_true (g_socket_bind (sock, any, FALSE, NULL));
+  *local = g_socket_get_local_address (sock, NULL);
+  return sock;
+}
+
+/* A registered socket closed without being unregistered, and its
+ * descriptor number taken by a new, unregistered socket: the new one is
+ * polled (the closed one forgotten), and a registered socket whose source is
+ * gone does not keep the loop awake. */
+static void
+test_registered_reuse (void)
+{
+  g_autoptr (AmgwMediaLoops) loops = amgw_media_loops_new (1);
+  g_autoptr (GSocket) tx = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, 0, NULL);
+  g_autoptr (GSocketAddress) dest_a = NULL, dest_b = NULL;
+  Busy a = { 0, }, b = { 0, };
+  int fd_a;
+  gint64 deadline;
+
+  a.ctx = b.ctx = amgw_media_loops_get_context (loops, 0);
+  a.sock = bound_udp (&dest_a);
+  fd_a = g_socket_get_fd (a.sock);
+  amgw_media_loops_invoke_sync (a.ctx, busy_attach_cb, &a);
+  amgw_media_loops_register_socket (a.ctx, a.sock);
+  g_assert_cmpint (g_socket_send_to (tx, dest_a, "rtp", 3, NULL, NULL), ==, 3);
+  deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  while (g_atomic_int_get (&a.received) < 1 && g_get_monotonic_time () < deadline)
+    g_usleep (1000);
+  g_assert_cmpint (a.received, ==, 1);
+
+  /* Its source gone, data waiting: the loop must not spin on it. */
+  amgw_media_loops_invoke_sync (a.ctx, busy_detach_cb, &a);
+  g_assert_cmpint (g_socket_send_to (tx, dest_a, "rtp", 3, NULL, NULL), ==, 3);
+  {
+    /* A spinning loop would burn the whole 300 ms. */
+    double cpu = process_cpu_s ();
+
+    g_usleep (300 * 1000);
+    cpu = process_cpu_s () - cpu;
+    g_test_message ("CPU over 300 ms with data on a disabled socket: %.0f ms", cpu * 1000);
+    g_assert_cmpfloat (cpu, <, 0.15);
+  }
+  amgw_media_loops_invoke_sync (a.ctx, busy_noop_cb, &b.timer_fired);   /* still alive */
+  b.timer_fired = 0;
+
+  /* Closed unregistered; the next socket likely gets its number. */
+  g_socket_close (a.sock, NULL);
+  b.sock = bound_udp (&dest_b);
+  g_test_message ("closed descriptor %d, new socket on %d", fd_a, g_socket_get_fd (b.sock));
+  amgw_media_loops_invoke_sync (b.ctx, busy_attach_cb, &b);
+  for (guint i = 0; i < 10; i++)
+    g_assert_cmpint (g_socket_send_to (tx, dest_b, "rtp", 3, NULL, NULL), ==, 3);
+  deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  while (g_atomic_int_get (&b.received) < 10 && g_get_monotonic_time () < deadline)
+    g_usleep (1000);
+  amgw_media_loops_invoke_sync (b.ctx, busy_detach_cb, &b);
+  g_assert_cmpint (b.received, ==, 10);
+  g_object_unref (a.sock);
   g_object_unref (b.sock);
 }
 
@@ -381,6 +468,11 @@ main (int argc, char **argv)
   g_test_add_data_func ("/media-loops/batching/off", GUINT_TO_POINTER (0), test_batching);
   g_test_add_data_func ("/media-loops/batching/1000us", GUINT_TO_POINTER (1000), test_batching);
   g_test_add_data_func ("/media-loops/batching/5000us", GUINT_TO_POINTER (5000), test_batching);
+  g_test_add_data_func ("/media-loops/batching/off-registered", GUINT_TO_POINTER (0 | 1),
+      test_batching);
+  g_test_add_data_func ("/media-loops/batching/1000us-registered", GUINT_TO_POINTER (1000 | 1),
+      test_batching);
+  g_test_add_func ("/media-loops/registered-reuse", test_registered_reuse);
   g_test_add_func ("/media-loops/invoke-sync-own-thread-asserts",
       test_invoke_sync_own_thread_asserts);
 
