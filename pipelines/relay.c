@@ -178,12 +178,13 @@ static gboolean
 start_stream (AmgwRelay *r)
 {
   g_autofree char *stream_id = g_strdup_printf ("amgw-relay-%u", r->id);
+  g_autoptr (GstCaps) caps = amgw_pipe_rtp_caps (&r->in);
   GstSegment segment;
 
   gst_pad_set_active (r->src, TRUE);
   gst_segment_init (&segment, GST_FORMAT_TIME);
   return gst_pad_push_event (r->src, gst_event_new_stream_start (stream_id)) &&
-      gst_pad_push_event (r->src, gst_event_new_caps (amgw_pipe_rtp_caps (&r->in))) &&
+      gst_pad_push_event (r->src, gst_event_new_caps (caps)) &&
       gst_pad_push_event (r->src, gst_event_new_segment (&segment));
 }
 
@@ -255,6 +256,8 @@ jitter_declare_lost (AmgwRelay *r, guint16 present_seq)
 
     gst_pad_push_event (r->src, gst_event_new_custom (GST_EVENT_CUSTOM_DOWNSTREAM, lost));
   }
+  GST_LOG ("%s: %u packet(s) from seq %u lost (waited %u ms)", r->owner.name, missing,
+      j->next_seq, r->latency_ms);
   j->lost += missing;
   j->last_pts = start + (missing - 1) * each;
   j->last_duration = each;
@@ -311,6 +314,8 @@ jitter_push (AmgwRelay *r, const guint8 *rtp, gsize len)
   JitterSlot *slot;
 
   if (!j->started || ssrc != j->ssrc) {
+    if (j->started)
+      GST_DEBUG ("%s: source %08x follows %08x: a new start", r->owner.name, ssrc, j->ssrc);
     jitter_flush (r);
     j->started = TRUE;
     j->discont = TRUE;
@@ -321,10 +326,12 @@ jitter_push (AmgwRelay *r, const guint8 *rtp, gsize len)
   delta = (gint16) (seq - j->next_seq);
   if (delta < 0 && delta > -JITTER_MAX_MISORDER) {
     j->late++;   /* behind what went on already, or a duplicate of it */
+    GST_LOG ("%s: seq %u late (%d behind), dropped", r->owner.name, seq, -delta);
     return;
   }
   if (delta < 0 || delta >= JITTER_SLOTS) {
     /* A jump: the sender restarted its numbering. */
+    GST_DEBUG ("%s: sequence jumps from %u to %u: a new start", r->owner.name, j->next_seq, seq);
     jitter_flush (r);
     j->discont = TRUE;
     j->next_seq = seq;

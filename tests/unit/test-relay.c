@@ -658,6 +658,74 @@ test_free_while_running (void)
   g_mutex_clear (&cap.lock);
 }
 
+/* The jitter stage, packet by packet (PCMU -> PCMA: one packet out per
+ * 20-ms packet in, within the push, on the pushing thread): in order at
+ * once; swapped packets put back in order; a duplicate and a packet behind
+ * what went on are late; a gap waits for the latency, then counts as lost
+ * and is concealed; a jump in the numbering starts anew. */
+static guint64
+tap_packets (Tap *t)
+{
+  guint64 n;
+
+  g_mutex_lock (&t->lock);
+  n = t->packets;
+  g_mutex_unlock (&t->lock);
+  return n;
+}
+
+static void
+test_jitter_stage (void)
+{
+  AmgwAudioFormat in = fmt (AMGW_AUDIO_PCMU, 0, 0), out = fmt (AMGW_AUDIO_PCMA, 8, 0);
+  guint8 pkt[200];
+  Tap tap = { 0 };
+  AmgwRelay *r;
+  AmgwRelayStats s;
+  GError *error = NULL;
+
+  g_mutex_init (&tap.lock);
+  r = amgw_relay_new (&in, &out, 60, "jitter", tap_send, &tap, &error);
+  g_assert_no_error (error);
+#define PUSH(seq_) amgw_relay_push_rtp (r, pkt, make_rtp (pkt, 0, FALSE, (seq_), \
+    (guint32) (seq_) * 160, 0x77, 0, FALSE, 0, 160))
+#define OUT() tap_packets (&tap)
+
+  for (guint seq = 0; seq < 10; seq++)
+    PUSH (seq);
+  g_assert_cmpuint (OUT (), ==, 10);
+  g_assert_true (tap.last_thread == g_thread_self ());
+
+  PUSH (11);
+  g_assert_cmpuint (OUT (), ==, 10);            /* waits for 10 */
+  PUSH (10);
+  g_assert_cmpuint (OUT (), ==, 12);            /* both, in order */
+  PUSH (10);
+  PUSH (3);
+  g_assert_cmpuint (OUT (), ==, 12);
+
+  PUSH (13);                                    /* 12 missing */
+  PUSH (14);
+  g_assert_cmpuint (OUT (), ==, 12);
+  amgw_test_spin_ms (150);                      /* past the 60-ms latency */
+  PUSH (15);
+  g_assert_cmpuint (OUT (), ==, 16);            /* 12 concealed, 13-15 */
+
+  PUSH (5000);                                  /* a new start */
+  PUSH (5001);
+  g_assert_cmpuint (OUT (), ==, 18);
+#undef PUSH
+#undef OUT
+
+  amgw_relay_get_stats (r, &s);
+  log_relay ("jitter stage", &s);
+  g_assert_cmpuint (s.packets_lost, ==, 1);
+  g_assert_cmpuint (s.packets_late, ==, 2);
+  g_assert_false (s.failed);
+  amgw_relay_free (r);
+  g_mutex_clear (&tap.lock);
+}
+
 /* Sequence numbers that jump while timestamps do not, timestamps that
  * hardly move, a stall then a burst: the jitter buffer turns these into
  * gaps of no or tiny duration, which spanplc must never see (they crashed
@@ -963,6 +1031,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/relay/odd-gaps/g722-opus", GINT_TO_POINTER (AMGW_AUDIO_G722), test_odd_gaps);
   g_test_add_data_func ("/relay/odd-gaps/opus-pcmu", GINT_TO_POINTER (AMGW_AUDIO_OPUS), test_odd_gaps);
   g_test_add_func ("/relay/free-while-running", test_free_while_running);
+  g_test_add_func ("/relay/jitter-stage", test_jitter_stage);
   if (g_test_perf ())
     g_test_add_func ("/relay/cpu/opus-pcmu-pair", test_cpu);
   return g_test_run ();
