@@ -7,6 +7,12 @@
  * run only when OpenSSL is not on the stack, so a callback may re-enter or
  * free the object.  A busy counter defers the memory release of an object
  * freed from inside one of its own callbacks.
+ *
+ * Memory.  Once connected, OpenSSL's record buffers (about 16 KB each for
+ * reading and writing) are released whenever the connection is idle (no
+ * retransmission timer running) and allocated again just before every later
+ * call into OpenSSL: a retransmitted peer flight, an alert, close_notify.
+ * Connected calls then keep only the SSL state itself.
  */
 #include "amgw/dtls.h"
 
@@ -99,6 +105,7 @@ struct _AmgwDtls {
   AmgwDtlsRole role;
   State state;
   SSL *ssl;                    /* (owned) (nullable) from start; owns the BIO */
+  gboolean buffers_released;   /* SSL_free_buffers() ran; reallocate before using @ssl */
   guint8 remote_fp[FINGERPRINT_BYTES];
   gboolean have_remote_fp;
   gboolean remote_fp_malformed;
@@ -675,6 +682,42 @@ arm_retransmit (AmgwDtls *d)
 }
 
 /* ------------------------------------------------------------------------ */
+/* OpenSSL's record buffers while connected */
+
+/* Connected (or closed by the peer) and idle: give the read and write
+ * buffers back (SSL_free_buffers refuses while a record is half read or
+ * written).  Not while a timer runs: a retransmission would need them at
+ * once. */
+static void
+release_buffers (AmgwDtls *d)
+{
+  struct timeval tv;
+
+  if (d->freed || d->ssl == NULL || d->buffers_released ||
+      (d->state != STATE_CONNECTED && d->state != STATE_CLOSED))
+    return;
+  if (DTLSv1_get_timeout (d->ssl, &tv) == 1)
+    return;
+  if (SSL_free_buffers (d->ssl) == 1) {
+    d->buffers_released = TRUE;
+    GST_LOG ("[%s] record buffers released", d->name);
+  }
+}
+
+/* Before any call into OpenSSL that may read or write a record.  FALSE: out
+ * of memory (nothing allocated). */
+static gboolean
+restore_buffers (AmgwDtls *d)
+{
+  if (!d->buffers_released)
+    return TRUE;
+  if (SSL_alloc_buffers (d->ssl) != 1)
+    return FALSE;
+  d->buffers_released = FALSE;
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------------ */
 /* callbacks out, guarded against being freed inside them */
 
 static void
@@ -967,6 +1010,7 @@ verify_and_connect (AmgwDtls *d)
 
   d->cb.connected (&keys, d->user_data);
   OPENSSL_cleanse (&keys, sizeof keys);
+  release_buffers (d);
 }
 
 static void
@@ -988,6 +1032,12 @@ drive (AmgwDtls *d)
 {
   gboolean just_connected = FALSE;
   int ret, err;
+
+  if (!restore_buffers (d)) {
+    d->in_data = NULL;
+    fail (d, AMGW_DTLS_ERROR_INTERNAL, "DTLS: out of memory for the record buffers");
+    return;
+  }
 
   if (d->state == STATE_HANDSHAKING) {
     ERR_clear_error ();
@@ -1028,6 +1078,7 @@ drive (AmgwDtls *d)
         ERR_clear_error ();
         SSL_shutdown (d->ssl);   /* our close_notify in answer */
         flush_outgoing (d);
+        release_buffers (d);     /* OpenSSL is not called again */
         if (!d->freed && d->cb.closed != NULL)
           d->cb.closed (d->user_data);
         return;
@@ -1045,6 +1096,7 @@ drive (AmgwDtls *d)
 
   if (just_connected)
     handshake_done (d);
+  release_buffers (d);
 }
 
 static gboolean
@@ -1057,6 +1109,11 @@ on_retransmit_timer (gpointer user_data)
   if (d->state == STATE_HANDSHAKING || d->state == STATE_AWAIT_FINGERPRINT ||
       d->state == STATE_CONNECTED) {
     ERR_clear_error ();
+    if (!restore_buffers (d)) {
+      fail (d, AMGW_DTLS_ERROR_INTERNAL, "DTLS: out of memory for the record buffers");
+      leave (d);
+      return G_SOURCE_CONTINUE;
+    }
     ret = DTLSv1_handle_timeout (d->ssl);
     if (ret < 0) {
       g_autofree char *reason = openssl_error_string ();
@@ -1067,6 +1124,7 @@ on_retransmit_timer (gpointer user_data)
       flush_outgoing (d);
       if (!d->freed)
         arm_retransmit (d);
+      release_buffers (d);
     }
   }
   leave (d);
@@ -1237,7 +1295,7 @@ amgw_dtls_free (AmgwDtls *d)
   d->freed = TRUE;
   stop_timers (d);
   g_queue_clear_full (&d->outgoing, (GDestroyNotify) g_bytes_unref);
-  if (d->state == STATE_CONNECTED) {
+  if (d->state == STATE_CONNECTED && restore_buffers (d)) {
     GST_DEBUG ("[%s] sending close_notify", d->name);
     ERR_clear_error ();
     SSL_shutdown (d->ssl);

@@ -105,7 +105,7 @@ struct _AmgwRelay {
   GstElement *pipeline, *sink;
   GstPad *src;
   GMutex chain_lock;
-  Jitter jitter;
+  Jitter *jitter;                /* (owned) transcoding only */
   gboolean stopped;              /* under chain_lock */
 
   GMutex lock;
@@ -202,7 +202,7 @@ jitter_clear (Jitter *j)
 static void
 jitter_push_next (AmgwRelay *r)
 {
-  Jitter *j = &r->jitter;
+  Jitter *j = r->jitter;
   JitterSlot *slot = &j->slots[j->next_seq % JITTER_SLOTS];
   GstBuffer *buf = g_steal_pointer (&slot->buf);
   guint64 ext = gst_rtp_buffer_ext_timestamp (&j->ext_ts, slot->ts);
@@ -236,7 +236,7 @@ jitter_push_next (AmgwRelay *r)
 static void
 jitter_declare_lost (AmgwRelay *r, guint16 present_seq)
 {
-  Jitter *j = &r->jitter;
+  Jitter *j = r->jitter;
   guint16 missing = (guint16) (present_seq - j->next_seq);
   guint64 ext = j->ext_ts;
   guint64 present_ext = gst_rtp_buffer_ext_timestamp (&ext,
@@ -269,7 +269,7 @@ jitter_declare_lost (AmgwRelay *r, guint16 present_seq)
 static void
 jitter_drain (AmgwRelay *r, gint64 now)
 {
-  Jitter *j = &r->jitter;
+  Jitter *j = r->jitter;
 
   while (j->held > 0) {
     guint16 ahead;
@@ -294,7 +294,7 @@ jitter_drain (AmgwRelay *r, gint64 now)
 static void
 jitter_flush (AmgwRelay *r)
 {
-  Jitter *j = &r->jitter;
+  Jitter *j = r->jitter;
 
   while (j->held > 0) {
     while (j->slots[j->next_seq % JITTER_SLOTS].buf == NULL)
@@ -306,7 +306,7 @@ jitter_flush (AmgwRelay *r)
 static void
 jitter_push (AmgwRelay *r, const guint8 *rtp, gsize len)
 {
-  Jitter *j = &r->jitter;
+  Jitter *j = r->jitter;
   guint16 seq = GST_READ_UINT16_BE (rtp + 2);
   guint32 ssrc = GST_READ_UINT32_BE (rtp + 8);
   gint64 now = g_get_monotonic_time ();
@@ -378,8 +378,11 @@ amgw_relay_new (const AmgwAudioFormat *in, const AmgwAudioFormat *out, guint lat
   amgw_rtp_inlet_init (&r->inlet, &r->in);
   g_mutex_init (&r->lock);
   g_mutex_init (&r->chain_lock);
-  r->jitter.last_pts = GST_CLOCK_TIME_NONE;
-  r->jitter.last_duration = AMGW_PIPE_FRAME_DURATION;
+  if (!r->passthrough) {
+    r->jitter = g_new0 (Jitter, 1);
+    r->jitter->last_pts = GST_CLOCK_TIME_NONE;
+    r->jitter->last_duration = AMGW_PIPE_FRAME_DURATION;
+  }
   amgw_pipe_owner_init (&r->owner, &r->lock, &r->stats.failed, admit_out_locked, r, send,
       user_data, "relay %u (%s)", r->id, log_id != NULL ? log_id : "-");
 
@@ -466,8 +469,10 @@ amgw_relay_get_stats (AmgwRelay *r, AmgwRelayStats *out)
   g_mutex_unlock (&r->lock);
   /* The jitter stage's counters (after the packet being pushed, if any). */
   g_mutex_lock (&r->chain_lock);
-  out->packets_lost = r->jitter.lost;
-  out->packets_late = r->jitter.late;
+  if (r->jitter != NULL) {
+    out->packets_lost = r->jitter->lost;
+    out->packets_late = r->jitter->late;
+  }
   g_mutex_unlock (&r->chain_lock);
 }
 
@@ -486,7 +491,8 @@ amgw_relay_free (AmgwRelay *r)
 
   g_mutex_lock (&r->chain_lock);
   r->stopped = TRUE;
-  jitter_clear (&r->jitter);
+  if (r->jitter != NULL)
+    jitter_clear (r->jitter);
   g_mutex_unlock (&r->chain_lock);
   if (r->src != NULL) {
     gst_pad_set_active (r->src, FALSE);
@@ -500,6 +506,7 @@ amgw_relay_free (AmgwRelay *r)
       s.packets_out);
   g_mutex_clear (&r->chain_lock);
   g_mutex_clear (&r->lock);
+  g_free (r->jitter);
   g_free (r);
 }
 

@@ -89,6 +89,8 @@ struct _Peer {
   guint drop_first;         /* lose the first N datagrams we send */
   guint dropped;
   gboolean black_hole;      /* lose everything */
+  guint drop_after_connected;  /* lose the next N once connected */
+  guint dropped_after;
   gsize largest;
   guint received;           /* datagrams delivered to us */
   guint sends_while_freeing;
@@ -242,6 +244,11 @@ on_send (const guint8 *data, gsize len, gpointer user_data)
     return;
   if (p->dropped < p->drop_first) {
     p->dropped++;
+    return;
+  }
+  if (data[0] == 20 && p->dropped_after < p->drop_after_connected) {
+    p->dropped_after++;
+    g_test_message ("%s: dropping a %u-byte datagram starting with ChangeCipherSpec", p->label, (guint) len);
     return;
   }
 
@@ -1266,6 +1273,54 @@ test_looks_like_dtls (void)
 
 /* ------------------------------------------------------------------------ */
 
+/* The last flight of the handshake lost once, twice, three times: the peer
+ * retransmits, and amgw answers from record buffers it released once
+ * connected (dtls.c); afterwards garbage is ignored and close_notify still
+ * reaches the other side. */
+static void
+final_flight_lost (Fixture *f, guint n, gboolean client_closes)
+{
+  make_peers (f);
+  f->server.drop_after_connected = n;
+  amgw_dtls_set_handshake_timeout (f->client.dtls, LOSSY_TIMEOUT_MS);
+  amgw_dtls_set_handshake_timeout (f->server.dtls, LOSSY_TIMEOUT_MS);
+  start_both (f);
+  g_assert_true (wait_for (f, both_connected, LOSSY_TIMEOUT_MS + 5000));
+  g_assert_cmpuint (f->server.dropped_after, ==, n);
+  g_assert_cmpuint (f->client.failed_count + f->server.failed_count, ==, 0);
+  check_keys_and_srtp (f, preferred_profile ());
+  spin (f, 200);
+  inject_post_handshake_garbage (f->server.dtls);
+  inject_post_handshake_garbage (f->client.dtls);
+  spin (f, 100);
+  g_assert_cmpuint (f->client.failed_count + f->server.failed_count, ==, 0);
+  if (client_closes) {
+    g_clear_pointer (&f->client.dtls, amgw_dtls_free);
+    g_assert_true (wait_for (f, server_closed, 2000));
+  } else {
+    g_clear_pointer (&f->server.dtls, amgw_dtls_free);
+    g_assert_true (wait_for (f, client_closed, 2000));
+  }
+}
+
+static void
+test_final_flight_lost (Fixture *f, gconstpointer data)
+{
+  final_flight_lost (f, 1, TRUE);
+}
+
+static void
+test_final_flight_lost_twice (Fixture *f, gconstpointer data)
+{
+  final_flight_lost (f, 2, FALSE);
+}
+
+static void
+test_final_flight_lost_thrice (Fixture *f, gconstpointer data)
+{
+  final_flight_lost (f, 3, TRUE);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1302,6 +1357,9 @@ main (int argc, char **argv)
   ADD ("/dtls/cert/save-load", test_cert_save_load);
   ADD ("/dtls/cert/load-rsa", test_cert_load_rsa);
   ADD ("/dtls/cert/load-errors", test_cert_load_errors);
+  ADD ("/dtls/final-flight-lost", test_final_flight_lost);
+  ADD ("/dtls/final-flight-lost-twice", test_final_flight_lost_twice);
+  ADD ("/dtls/final-flight-lost-thrice", test_final_flight_lost_thrice);
 #undef ADD
   g_test_add_func ("/dtls/looks-like-dtls", test_looks_like_dtls);
 
