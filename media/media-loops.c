@@ -355,6 +355,11 @@ media_thread (gpointer data)
 
   GST_DEBUG ("amgw-media-%u running", loop->index);
   g_main_loop_run (loop->loop);
+  /* The quit source is of high priority: work queued before it at a lower one
+   * (a session's tear-down, say) is still due.  Run what is ready now; a
+   * bounded number of rounds, since a socket under a flood stays ready. */
+  for (guint i = 0; i < 1000 && g_main_context_iteration (loop->context, FALSE); i++)
+    ;
   GST_DEBUG ("amgw-media-%u stopped", loop->index);
 
   g_main_context_pop_thread_default (loop->context);

@@ -37,7 +37,9 @@ AmgwMediaLoops *amgw_media_loops_new (guint n_loops);
 
 /* Quits every loop and joins its thread.  Objects still living on a loop are
  * not destroyed (their sources stay attached to a context nobody runs): free
- * them first; a loop that still counts users is logged as a WARNING.  Must not
+ * them first; work they queued on their loop that is due by then (a
+ * tear-down, whatever its priority) still runs before the loop's thread ends.
+ * A loop that still counts users is logged as a WARNING.  Must not
  * be called from a media thread. */
 void amgw_media_loops_free (AmgwMediaLoops *loops);
 

@@ -209,6 +209,78 @@ test_free_joins (void)
   g_assert_cmpuint (count_media_threads (), ==, 0);
 }
 
+/* Work queued on a loop before amgw_media_loops_free() still runs, even at a
+ * priority below the quit's: a session's tear-down must not be lost to it. */
+typedef struct {
+  GMutex lock;
+  GCond cond;
+  gboolean blocked, released;
+  gint ran;
+} Gate;
+
+static gboolean
+gate_block (gpointer data)
+{
+  Gate *g = data;
+
+  g_mutex_lock (&g->lock);
+  g->blocked = TRUE;
+  g_cond_broadcast (&g->cond);
+  while (!g->released)
+    g_cond_wait (&g->cond, &g->lock);
+  g_mutex_unlock (&g->lock);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+gate_mark (gpointer data)
+{
+  Gate *g = data;
+
+  g_atomic_int_inc (&g->ran);
+  return G_SOURCE_REMOVE;
+}
+
+static gpointer
+gate_release_later (gpointer data)
+{
+  Gate *g = data;
+
+  /* By then the quit is queued too (free() queues it at once). */
+  g_usleep (200 * 1000);
+  g_mutex_lock (&g->lock);
+  g->released = TRUE;
+  g_cond_broadcast (&g->cond);
+  g_mutex_unlock (&g->lock);
+  return NULL;
+}
+
+static void
+test_free_runs_due_work (void)
+{
+  AmgwMediaLoops *loops = amgw_media_loops_new (1);
+  GMainContext *ctx = amgw_media_loops_get_context (loops, 0);
+  Gate g = { 0, };
+  GThread *releaser;
+
+  g_mutex_init (&g.lock);
+  g_cond_init (&g.cond);
+  g_main_context_invoke_full (ctx, G_PRIORITY_HIGH, gate_block, &g, NULL);
+  g_mutex_lock (&g.lock);
+  while (!g.blocked)
+    g_cond_wait (&g.cond, &g.lock);
+  g_mutex_unlock (&g.lock);
+  /* Due while the loop is busy: ready in the same round as the quit. */
+  for (guint i = 0; i < 3; i++)
+    g_main_context_invoke_full (ctx, G_PRIORITY_DEFAULT + 10 * (gint) i, gate_mark, &g, NULL);
+  releaser = g_thread_new ("gate", gate_release_later, &g);
+  amgw_media_loops_free (loops);
+  g_thread_join (releaser);
+  g_assert_cmpint (g_atomic_int_get (&g.ran), ==, 3);
+  g_cond_clear (&g.cond);
+  g_mutex_clear (&g.lock);
+}
+
 static void
 test_release_unknown (void)
 {
@@ -464,6 +536,7 @@ main (int argc, char **argv)
   g_test_add ("/media-loops/invoke-async", Fixture, GUINT_TO_POINTER (3), fixture_set_up,
       test_invoke_async, fixture_tear_down);
   g_test_add_func ("/media-loops/free-joins", test_free_joins);
+  g_test_add_func ("/media-loops/free-runs-due-work", test_free_runs_due_work);
   g_test_add_func ("/media-loops/release-unknown", test_release_unknown);
   g_test_add_data_func ("/media-loops/batching/off", GUINT_TO_POINTER (0), test_batching);
   g_test_add_data_func ("/media-loops/batching/1000us", GUINT_TO_POINTER (1000), test_batching);
