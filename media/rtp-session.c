@@ -48,6 +48,11 @@ GST_DEBUG_CATEGORY_STATIC (amgw_rtp_debug);
 
 #define DEFAULT_INACTIVITY_MS 30000
 #define RTCP_INTERVAL_MS 5000
+/* Symmetric RTP: while the latched source is heard within this, packets from
+ * any other address are dropped (a stray or injected stream must not take the
+ * call's media); after it, the first new source takes over. */
+#define LATCH_HOLD_US (1000 * 1000)
+#define RTCP_LATCH_HOLD_US (3 * RTCP_INTERVAL_MS * 1000)
 #define DTMF_TICK_MS 20
 #define DTMF_TONE_TICKS 5             /* 100 ms of event packets per digit */
 #define DTMF_GAP_MS 100               /* between two digits */
@@ -142,6 +147,10 @@ struct _AmgwRtpSession {
   struct sockaddr_storage remote_rtp, remote_rtcp;
   socklen_t remote_rtp_len, remote_rtcp_len;
   gboolean latched_rtp, latched_rtcp;
+  gint64 latched_rtp_us, latched_rtcp_us;   /* last packet from the latched source */
+  struct sockaddr_storage signalled_rtp;    /* the SDP's, to see it change */
+  socklen_t signalled_rtp_len;
+  guint64 foreign_in;            /* from another source while latched */
   guint32 ssrc;
   guint16 seq;
   gint64 t0_us;
@@ -569,6 +578,7 @@ receive_rtp (AmgwRtpSession *s, guint8 *buf, gsize n, const struct sockaddr_stor
   gsize off;
   guint pt;
   AmgwAudio *audio = NULL;
+  gint64 now;
 
   if (n < AMGW_RTP_MIN_BYTES || (buf[0] & 0xc0) != 0x80)
     return;
@@ -592,16 +602,29 @@ receive_rtp (AmgwRtpSession *s, guint8 *buf, gsize n, const struct sockaddr_stor
     return;
   }
   /* Symmetric RTP: answer to where the peer sends from. */
+  now = g_get_monotonic_time ();
   if (!s->latched_rtp || s->remote_rtp_len != from_len ||
       memcmp (&s->remote_rtp, from, from_len) != 0) {
+    if (s->latched_rtp && now - s->latched_rtp_us < LATCH_HOLD_US) {
+      if (s->foreign_in++ == 0)
+        GST_WARNING ("[%s] RTP from an address other than the peer's dropped (the peer's "
+            "is live); counted in rtp.foreign_in", s->sid);
+      g_mutex_unlock (&s->lock);
+      return;
+    }
+    if (s->latched_rtp)
+      GST_INFO ("[%s] RTP latched to a new source address: the old one was silent for %"
+          G_GINT64_FORMAT " ms", s->sid, (now - s->latched_rtp_us) / 1000);
+    else
+      GST_DEBUG ("[%s] RTP latched to the peer's source address", s->sid);
     memcpy (&s->remote_rtp, from, from_len);
     s->remote_rtp_len = from_len;
     s->latched_rtp = TRUE;
-    GST_DEBUG ("[%s] RTP latched to the peer's source address", s->sid);
   }
+  s->latched_rtp_us = now;
   s->rtp_in++;
   s->bytes_in += n;
-  s->last_in_us = g_get_monotonic_time ();
+  s->last_in_us = now;
   s->inactive_reported = FALSE;   /* a later silence is a new episode */
   if (s->te_pt >= 0 && pt == (guint) s->te_pt)
     receive_event_locked (s, GST_READ_UINT32_BE (buf + 4), buf + off, n > off ? n - off : 0);
@@ -634,9 +657,19 @@ receive_rtcp (AmgwRtpSession *s, guint8 *buf, gsize n, const struct sockaddr_sto
     return;
   }
   if (on_rtcp_port && s->negotiated) {
+    gint64 now = g_get_monotonic_time ();
+    gboolean same = s->latched_rtcp && s->remote_rtcp_len == from_len &&
+        memcmp (&s->remote_rtcp, from, from_len) == 0;
+
+    if (!same && s->latched_rtcp && now - s->latched_rtcp_us < RTCP_LATCH_HOLD_US) {
+      s->foreign_in++;
+      g_mutex_unlock (&s->lock);
+      return;
+    }
     memcpy (&s->remote_rtcp, from, from_len);
     s->remote_rtcp_len = from_len;
     s->latched_rtcp = TRUE;
+    s->latched_rtcp_us = now;
   }
   s->rtcp_in++;
   g_mutex_unlock (&s->lock);
@@ -1475,7 +1508,21 @@ commit (AmgwRtpSession *s, const Remote *r, const Fmt *codec, gint te_pt, gboole
     s->inactive_reported = FALSE;
   }
   s->negotiated = TRUE;
-  /* Where the SDP says, until the peer's packets show where it really is. */
+  /* Where the SDP says, until the peer's packets show where it really is;
+   * an SDP that moves the media starts that anew. */
+  {
+    struct sockaddr_storage sig;
+    socklen_t sig_len;
+
+    set_sockaddr (&sig, &sig_len, r->address, r->port);
+    if (sig_len != s->signalled_rtp_len || memcmp (&sig, &s->signalled_rtp, sig_len) != 0) {
+      if (s->latched_rtp || s->latched_rtcp)
+        GST_INFO ("[%s] the SDP moved the peer's media: latching anew", s->sid);
+      s->latched_rtp = s->latched_rtcp = FALSE;
+      s->signalled_rtp = sig;
+      s->signalled_rtp_len = sig_len;
+    }
+  }
   if (!s->latched_rtp || r->address == NULL)
     set_sockaddr (&s->remote_rtp, &s->remote_rtp_len, r->address, r->port);
   if (!s->latched_rtcp || r->address == NULL)
@@ -1943,6 +1990,7 @@ amgw_rtp_session_describe (AmgwRtpSession *s, cJSON *obj)
   cJSON_AddNumberToObject (rtp, "rtcp_in", (double) s->rtcp_in);
   cJSON_AddNumberToObject (rtp, "rtcp_out", (double) s->rtcp_out);
   cJSON_AddNumberToObject (rtp, "dropped_in", (double) s->invalid_in);
+  cJSON_AddNumberToObject (rtp, "foreign_in", (double) s->foreign_in);
   cJSON_AddNumberToObject (rtp, "jitter_ms",
       amgw_rtp_recv_stats_jitter_ms (&s->recv, s->codec.clock_rate));
   cJSON_AddNumberToObject (rtp, "lost", (double) amgw_rtp_recv_stats_lost (&s->recv));

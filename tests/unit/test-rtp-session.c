@@ -7,6 +7,7 @@
 #include <gio/gio.h>
 #include <gst/gst.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define WAIT_MS 60000   /* generous: shared machines, and valgrind in CI */
@@ -501,6 +502,97 @@ test_inactivity (Fixture *f, gconstpointer data)
   g_assert_cmpuint (f->ca.inactive, ==, 1);
 }
 
+/* Symmetric RTP with a hold-down: while A is live, a third address's packets
+ * to B are dropped and B keeps sending to A; once A has gone quiet, the new
+ * source takes over. */
+static GSocket *
+stray_socket (void)
+{
+  g_autoptr (GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr (GSocketAddress) any = g_inet_socket_address_new (lo, 0);
+  GSocket *sock = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
+      G_SOCKET_PROTOCOL_UDP, NULL);
+
+  g_assert_nonnull (sock);
+  g_assert_true (g_socket_bind (sock, any, FALSE, NULL));
+  g_socket_set_blocking (sock, FALSE);
+  return sock;
+}
+
+static void
+stray_send (GSocket *sock, GSocketAddress *to, guint16 seq)
+{
+  guint8 pkt[12 + 20] = { 0x80, 111 };
+
+  GST_WRITE_UINT16_BE (pkt + 2, seq);
+  GST_WRITE_UINT32_BE (pkt + 4, seq * 960u);
+  GST_WRITE_UINT32_BE (pkt + 8, 0x5757a7a7);
+  g_assert_cmpint (g_socket_send_to (sock, to, (const char *) pkt, sizeof pkt, NULL, NULL), ==,
+      sizeof pkt);
+}
+
+static guint
+stray_received (GSocket *sock)
+{
+  guint8 buf[1500];
+  guint n = 0;
+
+  while (g_socket_receive (sock, (char *) buf, sizeof buf, NULL, NULL) > 0)
+    n++;
+  return n;
+}
+
+static void
+test_latch (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSocket) stray = stray_socket ();
+  g_autoptr (GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr (GSocketAddress) to_b = NULL;
+  g_autofree char *offer = NULL;
+  g_autofree char *answer = NULL;
+  const char *m;
+  double a_in;
+  guint got = 0;
+  gint64 end;
+
+  (void) data;
+  f->a = make (f, 0, AMGW_RTP_PLAIN, 0, &f->ca);
+  f->b = make (f, 1, AMGW_RTP_PLAIN, 0, &f->cb);
+  offer = amgw_rtp_session_create_offer (f->a, AMGW_MEDIA_SENDRECV, &error);
+  answer = amgw_rtp_session_create_answer (f->b, offer, AMGW_MEDIA_SENDRECV, &error);
+  g_assert_no_error (error);
+  g_assert_true (amgw_rtp_session_apply_answer (f->a, answer, &error));
+  m = strstr (answer, "m=audio ");
+  g_assert_nonnull (m);
+  to_b = g_inet_socket_address_new (lo, (guint16) atoi (m + 8));
+  g_assert_true (amgw_rtp_session_start_audio_check (f->a, 1000, 60000, &error));
+  g_assert_true (amgw_rtp_session_start_audio_check (f->b, 600, 60000, &error));
+  g_assert_true (wait_for (f, both_exchange, NULL, WAIT_MS));
+
+  /* A is live: the stray burst is dropped, and B still answers A alone. */
+  a_in = num (f->a, "rtp", "packets_in");
+  for (guint16 i = 0; i < 20; i++)
+    stray_send (stray, to_b, i);
+  g_usleep (300 * 1000);
+  drain ();
+  g_assert_cmpfloat (num (f->b, "rtp", "foreign_in"), >=, 1);
+  g_assert_cmpuint (stray_received (stray), ==, 0);
+  g_assert_true (wait_for (f, both_exchange, NULL, WAIT_MS));
+  g_assert_cmpfloat (num (f->a, "rtp", "packets_in"), >, a_in);
+
+  /* A goes away: after the hold-down the stray source is B's peer. */
+  g_clear_pointer (&f->a, amgw_rtp_session_free);
+  end = g_get_monotonic_time () + (gint64) WAIT_MS * 1000;
+  for (guint16 i = 20; got == 0 && g_get_monotonic_time () < end; i++) {
+    stray_send (stray, to_b, i);
+    g_usleep (20 * 1000);
+    drain ();
+    got = stray_received (stray);
+  }
+  g_assert_cmpuint (got, >, 0);
+}
+
 static gboolean
 dtmf_heard (Fixture *f, gpointer data)
 {
@@ -809,6 +901,7 @@ main (int argc, char **argv)
   g_test_add ("/rtp-session/malformed", Fixture, NULL, setup, test_malformed, teardown);
   g_test_add ("/rtp-session/hold", Fixture, NULL, setup, test_hold, teardown);
   g_test_add ("/rtp-session/inactivity", Fixture, NULL, setup, test_inactivity, teardown);
+  g_test_add ("/rtp-session/latch", Fixture, NULL, setup, test_latch, teardown);
   g_test_add ("/rtp-session/dtmf/plain", Fixture, NULL, setup, test_dtmf, teardown);
   g_test_add ("/rtp-session/dtmf/sdes-with-audio", Fixture, NULL, setup, test_dtmf_srtp_audio,
       teardown);
