@@ -68,7 +68,9 @@
  * counts, default "10,25,50"), BENCH_PT_LEVELS (passthrough, default
  * "10,50,100,200"), BENCH_CYCLES (default 1000), BENCH_SAMPLE_S (default
  * 20), BENCH_MODES ("transcoded,passthrough"), BENCH_REST_S (default 40:
- * the wait before memory is read after set-ups and tear-downs), BENCH_PERF
+ * the wait before memory is read after set-ups and tear-downs), BENCH_STEADY_S
+ * (default 40: memory per call is read again that long after the last
+ * level's sample, once SIP's finished transactions are gone), BENCH_PERF
  * (a folder: a 15-s perf profile of amgw after the last level's sample). */
 #include "../integration/common.h"
 #include "../integration/sip-common.h"
@@ -1526,6 +1528,23 @@ run_mode (gboolean transcoded, GArray *levels, guint cycles, guint sample_s, con
     g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL
         | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, NULL, NULL, &status, NULL);
     g_print ("  perf profile of amgw at %u calls: %s (status %d)\n", load->len, data, status);
+  }
+
+  /* A long call's own memory: SIP keeps each finished transaction for its
+   * timers (32 s), which is set-up's, not the call's. */
+  if (load->len > 0 && env_uint ("BENCH_STEADY_S", 40) > 0) {
+    guint n = load->len;
+    guint steady_s = env_uint ("BENCH_STEADY_S", 40);
+
+    g_autofree guint64 *before = g_new0 (guint64, n);
+
+    spin_ms (steady_s * 1000);
+    for (guint i = 0; i < n; i++)
+      before[i] = device_packets_in (load->pdata[i]);
+    s = sample (r, 5);
+    g_print ("    per %s call %u s later (the calls' SIP transactions finished): RSS %.0f KiB\n",
+        r->name, steady_s + 5, (s.rss - rss_probe) / n);
+    delivery_report ((Device **) load->pdata, n, before, 5);
   }
 
   {
