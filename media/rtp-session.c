@@ -101,6 +101,15 @@ typedef struct {
   char **kinds, **protos, **formats;   /* every m-line, to reject the others */
 } Remote;
 
+/* Where packets go: the SDP's address until the peer's own packets latch it
+ * (symmetric RTP). */
+typedef struct {
+  struct sockaddr_storage addr;
+  socklen_t len;                 /* 0: nowhere yet */
+  gboolean latched;
+  gint64 heard_us;               /* the last packet from @addr, once latched */
+} Peer;
+
 struct _AmgwRtpSession {
   gint refs;
   char *sid;
@@ -144,10 +153,7 @@ struct _AmgwRtpSession {
   AmgwSrtp *srtp;
   AmgwSrtpProfile profile;
   guint8 tx_key[MAX_KEY_SALT], rx_key[MAX_KEY_SALT];
-  struct sockaddr_storage remote_rtp, remote_rtcp;
-  socklen_t remote_rtp_len, remote_rtcp_len;
-  gboolean latched_rtp, latched_rtcp;
-  gint64 latched_rtp_us, latched_rtcp_us;   /* last packet from the latched source */
+  Peer rtp_peer, rtcp_peer;
   struct sockaddr_storage signalled_rtp;    /* the SDP's, to see it change */
   socklen_t signalled_rtp_len;
   guint64 foreign_in;            /* from another source while latched */
@@ -309,12 +315,12 @@ send_locked (AmgwRtpSession *s, const guint8 *pkt, gsize len, gboolean rtcp)
   if (len > AMGW_MAX_DATAGRAM_BYTES)
     return;
   if (rtcp && !s->rtcp_mux) {
-    to = &s->remote_rtcp;
-    to_len = s->remote_rtcp_len;
+    to = &s->rtcp_peer.addr;
+    to_len = s->rtcp_peer.len;
     sock = s->rtcp_sock;
   } else {
-    to = &s->remote_rtp;
-    to_len = s->remote_rtp_len;
+    to = &s->rtp_peer.addr;
+    to_len = s->rtp_peer.len;
     sock = s->rtp_sock;
   }
   if (to_len == 0 || sock == NULL)
@@ -544,6 +550,33 @@ on_rtcp_timer (gpointer data)
 /* ------------------------------------------------------------------------ */
 /* Receiving (media loop) */
 
+/* Symmetric RTP (lock held): whether a packet from @from is the peer's, and
+ * @p answers to it from now on.  While the latched source was heard within
+ * @hold_us, any other address is not: dropped and counted. */
+static gboolean
+peer_admit (AmgwRtpSession *s, Peer *p, const char *what, const struct sockaddr_storage *from,
+    socklen_t from_len, gint64 now, gint64 hold_us)
+{
+  if (!p->latched || p->len != from_len || memcmp (&p->addr, from, from_len) != 0) {
+    if (p->latched && now - p->heard_us < hold_us) {
+      if (s->foreign_in++ == 0)
+        GST_WARNING ("[%s] %s from an address other than the peer's dropped (the peer's is "
+            "live); counted in rtp.foreign_in", s->sid, what);
+      return FALSE;
+    }
+    if (p->latched)
+      GST_INFO ("[%s] %s latched to a new source address: the old one was silent for %"
+          G_GINT64_FORMAT " ms", s->sid, what, (now - p->heard_us) / 1000);
+    else
+      GST_DEBUG ("[%s] %s latched to the peer's source address", s->sid, what);
+    memcpy (&p->addr, from, from_len);
+    p->len = from_len;
+    p->latched = TRUE;
+  }
+  p->heard_us = now;
+  return TRUE;
+}
+
 /* RFC 4733 event in @payload (lock held). */
 static void
 receive_event_locked (AmgwRtpSession *s, guint32 ts, const guint8 *payload, gsize len)
@@ -601,27 +634,11 @@ receive_rtp (AmgwRtpSession *s, guint8 *buf, gsize n, const struct sockaddr_stor
     g_mutex_unlock (&s->lock);
     return;
   }
-  /* Symmetric RTP: answer to where the peer sends from. */
   now = g_get_monotonic_time ();
-  if (!s->latched_rtp || s->remote_rtp_len != from_len ||
-      memcmp (&s->remote_rtp, from, from_len) != 0) {
-    if (s->latched_rtp && now - s->latched_rtp_us < LATCH_HOLD_US) {
-      if (s->foreign_in++ == 0)
-        GST_WARNING ("[%s] RTP from an address other than the peer's dropped (the peer's "
-            "is live); counted in rtp.foreign_in", s->sid);
-      g_mutex_unlock (&s->lock);
-      return;
-    }
-    if (s->latched_rtp)
-      GST_INFO ("[%s] RTP latched to a new source address: the old one was silent for %"
-          G_GINT64_FORMAT " ms", s->sid, (now - s->latched_rtp_us) / 1000);
-    else
-      GST_DEBUG ("[%s] RTP latched to the peer's source address", s->sid);
-    memcpy (&s->remote_rtp, from, from_len);
-    s->remote_rtp_len = from_len;
-    s->latched_rtp = TRUE;
+  if (!peer_admit (s, &s->rtp_peer, "RTP", from, from_len, now, LATCH_HOLD_US)) {
+    g_mutex_unlock (&s->lock);
+    return;
   }
-  s->latched_rtp_us = now;
   s->rtp_in++;
   s->bytes_in += n;
   s->last_in_us = now;
@@ -656,20 +673,10 @@ receive_rtcp (AmgwRtpSession *s, guint8 *buf, gsize n, const struct sockaddr_sto
     g_mutex_unlock (&s->lock);
     return;
   }
-  if (on_rtcp_port && s->negotiated) {
-    gint64 now = g_get_monotonic_time ();
-    gboolean same = s->latched_rtcp && s->remote_rtcp_len == from_len &&
-        memcmp (&s->remote_rtcp, from, from_len) == 0;
-
-    if (!same && s->latched_rtcp && now - s->latched_rtcp_us < RTCP_LATCH_HOLD_US) {
-      s->foreign_in++;
-      g_mutex_unlock (&s->lock);
-      return;
-    }
-    memcpy (&s->remote_rtcp, from, from_len);
-    s->remote_rtcp_len = from_len;
-    s->latched_rtcp = TRUE;
-    s->latched_rtcp_us = now;
+  if (on_rtcp_port && s->negotiated && !peer_admit (s, &s->rtcp_peer, "RTCP", from, from_len,
+          g_get_monotonic_time (), RTCP_LATCH_HOLD_US)) {
+    g_mutex_unlock (&s->lock);
+    return;
   }
   s->rtcp_in++;
   g_mutex_unlock (&s->lock);
@@ -1516,17 +1523,17 @@ commit (AmgwRtpSession *s, const Remote *r, const Fmt *codec, gint te_pt, gboole
 
     set_sockaddr (&sig, &sig_len, r->address, r->port);
     if (sig_len != s->signalled_rtp_len || memcmp (&sig, &s->signalled_rtp, sig_len) != 0) {
-      if (s->latched_rtp || s->latched_rtcp)
+      if (s->rtp_peer.latched || s->rtcp_peer.latched)
         GST_INFO ("[%s] the SDP moved the peer's media: latching anew", s->sid);
-      s->latched_rtp = s->latched_rtcp = FALSE;
+      s->rtp_peer.latched = s->rtcp_peer.latched = FALSE;
       s->signalled_rtp = sig;
       s->signalled_rtp_len = sig_len;
     }
   }
-  if (!s->latched_rtp || r->address == NULL)
-    set_sockaddr (&s->remote_rtp, &s->remote_rtp_len, r->address, r->port);
-  if (!s->latched_rtcp || r->address == NULL)
-    set_sockaddr (&s->remote_rtcp, &s->remote_rtcp_len, r->address, r->rtcp_port);
+  if (!s->rtp_peer.latched || r->address == NULL)
+    set_sockaddr (&s->rtp_peer.addr, &s->rtp_peer.len, r->address, r->port);
+  if (!s->rtcp_peer.latched || r->address == NULL)
+    set_sockaddr (&s->rtcp_peer.addr, &s->rtcp_peer.len, r->address, r->rtcp_port);
   if (s->audio)
     amgw_audio_set_sending (s->audio, sending);
   g_mutex_unlock (&s->lock);
@@ -1956,7 +1963,7 @@ amgw_rtp_session_describe (AmgwRtpSession *s, cJSON *obj)
   guint auth = 0, replays = 0;
 
   g_mutex_lock (&s->lock);
-  remote = addr_string (&s->remote_rtp, s->remote_rtp_len);
+  remote = addr_string (&s->rtp_peer.addr, s->rtp_peer.len);
   if (s->security == AMGW_RTP_SDES_SRTP)
     security = g_strdup_printf ("RTP/SAVP %s", s->srtp ? amgw_srtp_profile_to_string (s->profile)
         : "(not negotiated)");

@@ -658,11 +658,6 @@ test_free_while_running (void)
   g_mutex_clear (&cap.lock);
 }
 
-/* The jitter stage, packet by packet (PCMU -> PCMA: one packet out per
- * 20-ms packet in, within the push, on the pushing thread): in order at
- * once; swapped packets put back in order; a duplicate and a packet behind
- * what went on are late; a gap waits for the latency, then counts as lost
- * and is concealed; a jump in the numbering starts anew. */
 static guint64
 tap_packets (Tap *t)
 {
@@ -674,6 +669,11 @@ tap_packets (Tap *t)
   return n;
 }
 
+/* The jitter stage, packet by packet (PCMU -> PCMA: one packet out per
+ * 20-ms packet in, within the push, on the pushing thread): in order at
+ * once; swapped packets put back in order; a duplicate and a packet behind
+ * what went on are late; a gap waits for the latency, then counts as lost
+ * and is concealed; a jump in the numbering starts anew. */
 static void
 test_jitter_stage (void)
 {
