@@ -2,6 +2,8 @@
  * keeps serving; no secret reaches the log. */
 #include "common.h"
 
+#include <gio/gio.h>
+
 typedef struct {
   const char *name;
   const char *path;
@@ -167,12 +169,79 @@ test_no_secrets_leak (void)
   fx_free (fx);
 }
 
+static guint
+open_files (GPid pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/fd", pid);
+  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+  guint n = 0;
+
+  while (dir != NULL && g_dir_read_name (dir) != NULL)
+    n++;
+  return n;
+}
+
+/* A chunked body that never ends: answered 413 once past the limit, read and
+ * thrown away up to 16 MiB, then amgw stops reading it; once the client goes,
+ * so does the connection, and the daemon serves on. */
+static void
+test_endless_body (void)
+{
+  Fx *fx = fx_start (NULL);
+  g_autofree char *base = g_strdup (amgw_test_daemon_url (fx->d));
+  g_autoptr (GUri) uri = g_uri_parse (base, G_URI_FLAGS_NONE, NULL);
+  g_autoptr (GSocketClient) client = g_socket_client_new ();
+  g_autoptr (GSocketConnection) conn = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *head = g_strdup_printf ("POST /v1/alexa/directives HTTP/1.1\r\nHost: x\r\n"
+      "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n", SECRET);
+  const gsize chunk = 64 * 1024, limit = 64 * 1024 * 1024;
+  g_autofree char *data = g_malloc (chunk + 16);
+  g_autofree char *log = NULL;
+  GOutputStream *out;
+  GPid pid = amgw_test_daemon_pid (fx->d);
+  guint files_before = open_files (pid), files = 0;
+  gsize sent = 0, len;
+  gint64 end;
+
+  g_assert_nonnull (uri);
+  conn = g_socket_client_connect_to_host (client, g_uri_get_host (uri), g_uri_get_port (uri),
+      NULL, &error);
+  g_assert_no_error (error);
+  /* Generous: amgw may run under valgrind. */
+  g_socket_set_timeout (g_socket_connection_get_socket (conn), 10);
+  out = g_io_stream_get_output_stream (G_IO_STREAM (conn));
+  g_assert_true (g_output_stream_write_all (out, head, strlen (head), NULL, NULL, NULL));
+  len = (gsize) g_snprintf (data, 16, "%zx\r\n", chunk);
+  memset (data + len, ' ', chunk);
+  memcpy (data + len + chunk, "\r\n", 2);
+  len += chunk + 2;
+  /* Until amgw stops taking it: the write times out or is refused. */
+  while (sent < limit && g_output_stream_write_all (out, data, len, NULL, NULL, NULL))
+    sent += chunk;
+  g_test_message ("amgw stopped reading after %zu MiB", sent >> 20);
+  g_assert_cmpuint (sent, >=, 16 * 1024 * 1024);
+  g_assert_cmpuint (sent, <, limit);
+  log = amgw_test_daemon_log (fx->d);
+  g_assert_nonnull (strstr (log, "dropping the connection"));
+
+  g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
+  end = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+  while ((files = open_files (pid)) > files_before && g_get_monotonic_time () < end)
+    g_usleep (50 * 1000);
+  g_assert_cmpuint (files, <=, files_before);
+  assert_still_serving (fx);
+  fx_free (fx);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/bad-input/table", test_table);
   g_test_add_func ("/bad-input/huge-and-deep", test_huge_and_deep);
+  g_test_add_func ("/bad-input/endless-body", test_endless_body);
   g_test_add_func ("/bad-input/no-secrets-leak", test_no_secrets_leak);
   return g_test_run ();
 }
