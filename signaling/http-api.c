@@ -729,6 +729,9 @@ amgw_http_api_listen (AmgwHttpApi *api, const char *host, guint16 port, GError *
     return FALSE;
   g_socket_set_blocking (sock, FALSE);
   g_socket_set_listen_backlog (sock, 128);
+  /* [::]:port is IPv6 only, as it was with libsoup's listener (and nginx's). */
+  if (g_inet_address_get_family (addr) == G_SOCKET_FAMILY_IPV6)
+    g_socket_set_option (sock, IPPROTO_IPV6, IPV6_V6ONLY, TRUE, NULL);
   if (!g_socket_bind (sock, sa, TRUE, error) || !g_socket_listen (sock, error))
     return FALSE;
   bound = g_socket_get_local_address (sock, error);
