@@ -31,10 +31,10 @@ struct _AmgwHttpApi {
   GHashTable *conns;        /* "address:port" of the client -> Conn (owned) */
 };
 
-/* An accepted connection while libsoup has it (the entry goes when the
- * connection is finalized): how a request whose body runs on is cut off. */
 #define ACCEPT_BACKOFF_MS 250
 
+/* An accepted connection while libsoup has it (the entry goes when the
+ * connection is finalized): how a request whose body runs on is cut off. */
 typedef struct {
   AmgwHttpApi *api;
   GSocketConnection *conn;  /* (weak) */
