@@ -15,6 +15,7 @@
  * Connected calls then keep only the SSL state itself.
  */
 #include "amgw/dtls.h"
+#include "amgw/media-loops.h"
 
 #include <gst/gst.h>
 #include <string.h>
@@ -112,8 +113,8 @@ struct _AmgwDtls {
 
   guint handshake_timeout_ms;
   gint64 started_us;           /* monotonic */
-  GSource *retransmit_timer;   /* (owned) (nullable) on context */
-  GSource *deadline_timer;     /* (owned) (nullable) on context */
+  AmgwMediaTimer *retransmit_timer;   /* (owned) (nullable) on context */
+  AmgwMediaTimer *deadline_timer;     /* (owned) (nullable) on context */
 
   const guint8 *in_data;       /* (nullable) the datagram OpenSSL may read now */
   gsize in_len;
@@ -619,50 +620,20 @@ amgw_dtls_cert_unref (AmgwDtlsCert *cert)
 }
 
 /* ------------------------------------------------------------------------ */
-/* timers: sources on the connection's context, armed with a ready time */
-
-static gboolean
-timer_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
-{
-  g_source_set_ready_time (source, -1);   /* one shot until re-armed */
-  return callback (user_data);
-}
-
-static GSourceFuncs timer_funcs = { NULL, NULL, timer_dispatch, NULL, NULL, NULL };
-
-static GSource *
-timer_new (AmgwDtls *d, GSourceFunc fn, const char *name)
-{
-  GSource *source = g_source_new (&timer_funcs, sizeof (GSource));
-
-  g_source_set_name (source, name);
-  g_source_set_callback (source, fn, d, NULL);
-  g_source_set_ready_time (source, -1);
-  g_source_attach (source, d->context);
-  return source;
-}
-
-static void
-timer_clear (GSource **source)
-{
-  if (*source == NULL)
-    return;
-  g_source_destroy (*source);
-  g_clear_pointer (source, g_source_unref);
-}
+/* timers: one-shot media timers on the connection's context */
 
 static void
 stop_timers (AmgwDtls *d)
 {
-  timer_clear (&d->retransmit_timer);
-  timer_clear (&d->deadline_timer);
+  amgw_media_timer_clear (&d->retransmit_timer);
+  amgw_media_timer_clear (&d->deadline_timer);
 }
 
 static void
 arm_deadline (AmgwDtls *d)
 {
   if (d->deadline_timer != NULL)
-    g_source_set_ready_time (d->deadline_timer,
+    amgw_media_timer_set_ready_time (d->deadline_timer,
         d->started_us + (gint64) d->handshake_timeout_ms * 1000);
 }
 
@@ -675,10 +646,10 @@ arm_retransmit (AmgwDtls *d)
   if (d->retransmit_timer == NULL)
     return;
   if (DTLSv1_get_timeout (d->ssl, &tv) == 1)
-    g_source_set_ready_time (d->retransmit_timer, g_get_monotonic_time () +
+    amgw_media_timer_set_ready_time (d->retransmit_timer, g_get_monotonic_time () +
         (gint64) tv.tv_sec * G_USEC_PER_SEC + tv.tv_usec);
   else
-    g_source_set_ready_time (d->retransmit_timer, -1);
+    amgw_media_timer_set_ready_time (d->retransmit_timer, -1);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1002,7 +973,7 @@ verify_and_connect (AmgwDtls *d)
   OPENSSL_cleanse (material, sizeof material);
 
   d->state = STATE_CONNECTED;
-  timer_clear (&d->deadline_timer);
+  amgw_media_timer_clear (&d->deadline_timer);
   GST_INFO ("[%s] DTLS connected as %s: %s, %s, SRTP %s, %" G_GINT64_FORMAT " ms", d->name,
       role_name (d->role), SSL_get_version (d->ssl), SSL_get_cipher_name (d->ssl),
       amgw_srtp_profile_to_string (keys.profile),
@@ -1222,8 +1193,8 @@ amgw_dtls_start (AmgwDtls *d)
 
   if (!setup_ssl (d))
     goto out;
-  d->retransmit_timer = timer_new (d, on_retransmit_timer, "amgw-dtls-retransmit");
-  d->deadline_timer = timer_new (d, on_deadline_timer, "amgw-dtls-deadline");
+  d->retransmit_timer = amgw_media_timer_new (d->context, 0, on_retransmit_timer, d);
+  d->deadline_timer = amgw_media_timer_new (d->context, 0, on_deadline_timer, d);
   arm_deadline (d);
 
   if (d->role == AMGW_DTLS_CLIENT)

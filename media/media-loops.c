@@ -31,6 +31,18 @@
  * closed is forgotten (its descriptor number may be reused by a socket that
  * is not registered, which is then polled as any other).  Registering is an
  * optimisation only: an unregistered socket is polled by poll() as before.
+ *
+ * Timers and watches.  Even with few descriptors to poll, GLib's prepare and
+ * check passes visit every source of the context at every wake-up; a call
+ * used to keep about ten there (its timers for RTCP, inactivity and DTLS,
+ * its sockets).  amgw's own timers (amgw_media_timer_new()) are kept in one
+ * binary heap per loop behind one GSource, and the SIP leg's sockets
+ * (amgw_media_watch_new()) in a second epoll set behind another, which
+ * dispatch them directly: what GLib walks per wake-up no longer grows with
+ * amgw's own objects, only with libnice's (its sockets and timers are
+ * GSources it makes itself).  A timer or watch is looked at by the loop's
+ * thread while it dispatches, so each keeps a reference while its callback
+ * runs, and a watch cleared meanwhile is no longer found by its id.
  */
 #include "amgw/media-loops.h"
 
@@ -73,6 +85,23 @@ typedef struct {
   guint gen;                /* of the current poll */
   GArray *plain;            /* GPollFD: what poll() sees */
   GArray *plain_index;      /* guint: their places in GLib's array */
+  GArray *last_fds;         /* GPollFD: GLib's array at the last split */
+  gboolean reg_changed;     /* under reg_lock: registered since the last split */
+  gint64 last_split_us;
+
+  /* Timers (media-loops.h): a binary heap by deadline, under timer_lock,
+   * behind timer_source. */
+  GMutex timer_lock;
+  GPtrArray *timers;        /* AmgwMediaTimer, heap order */
+  GSource *timer_source;
+  /* Watches: their own epoll set (data.u64: the watch's id), behind
+   * watch_source; the table under watch_lock. */
+  GMutex watch_lock;
+  int watch_epfd;
+  GHashTable *watches;      /* id -> AmgwMediaWatch */
+  guint64 next_watch_id;
+  GSource *watch_source;
+  gpointer watch_tag;
 } MediaLoop;
 
 typedef struct {
@@ -226,10 +255,33 @@ poll_split (MediaLoop *loop, GPollFD *fds, gint timeout_ms)
   return found;
 }
 
+/* Whether GLib asks for what it asked for at the last split (it rebuilds
+ * the array at every iteration, nearly always the same).  If so, the split
+ * is reused, for at most RESPLIT_US: a registered socket closed without
+ * being unregistered, its source gone and its number reused by a new
+ * socket's source in the same place, leaves the array as it was; the next
+ * full split finds it (the new socket waits that long at most). */
+#define RESPLIT_US (50 * 1000)
+
+static gboolean
+same_fds (MediaLoop *loop, GPollFD *fds, guint n_fds)
+{
+  const GPollFD *last = (const GPollFD *) loop->last_fds->data;
+
+  if (loop->last_fds->len != n_fds)
+    return FALSE;
+  for (guint i = 0; i < n_fds; i++) {
+    if (fds[i].fd != last[i].fd || fds[i].events != last[i].events)
+      return FALSE;
+  }
+  return TRUE;
+}
+
 static gint
 loop_poll (MediaLoop *loop, GPollFD *fds, guint n_fds, gint timeout_ms)
 {
   gint ready;
+  gint64 now;
 
   if (loop == NULL || loop->epfd < 0)
     return g_poll (fds, n_fds, timeout_ms);
@@ -238,7 +290,18 @@ loop_poll (MediaLoop *loop, GPollFD *fds, guint n_fds, gint timeout_ms)
     g_mutex_unlock (&loop->reg_lock);
     return g_poll (fds, n_fds, timeout_ms);
   }
-  split_fds (loop, fds, n_fds);
+  now = g_get_monotonic_time ();
+  if (!loop->reg_changed && now - loop->last_split_us < RESPLIT_US && same_fds (loop, fds, n_fds)) {
+    /* The split stands: the same descriptors in the same places. */
+    for (guint i = 0; i < n_fds; i++)
+      fds[i].revents = 0;
+  } else {
+    split_fds (loop, fds, n_fds);
+    g_array_set_size (loop->last_fds, 0);
+    g_array_append_vals (loop->last_fds, fds, n_fds);
+    loop->reg_changed = FALSE;
+    loop->last_split_us = now;
+  }
   g_mutex_unlock (&loop->reg_lock);
   ready = poll_split (loop, fds, timeout_ms);
   return ready;
@@ -308,6 +371,7 @@ amgw_media_loops_register_socket (GMainContext *ctx, GSocket *sock)
   r->fd = fd;
   g_mutex_lock (&loop->reg_lock);
   g_hash_table_replace (loop->registered, GINT_TO_POINTER (fd), r);
+  loop->reg_changed = TRUE;
   g_mutex_unlock (&loop->reg_lock);
   /* In epoll from the loop's next poll (at once: a source being attached
    * wakes the loop anyway). */
@@ -329,8 +393,403 @@ amgw_media_loops_unregister_socket (GMainContext *ctx, GSocket *sock)
     if (r->in_epoll && !g_socket_is_closed (sock))
       epoll_ctl (loop->epfd, EPOLL_CTL_DEL, r->fd, NULL);
     g_hash_table_remove (loop->registered, GINT_TO_POINTER (r->fd));
+    loop->reg_changed = TRUE;
   }
   g_mutex_unlock (&loop->reg_lock);
+}
+
+/* ---- timers ---- */
+
+#define NOT_IN_HEAP G_MAXUINT
+
+struct _AmgwMediaTimer {
+  gint ref;                 /* atomic: the owner's, and the dispatcher's while due */
+  MediaLoop *loop;          /* NULL: not a pool's loop, @source instead */
+  GSource *source;          /* (owned) (nullable) */
+  GSourceFunc fn;
+  gpointer data;
+  gint64 interval_us;       /* 0: one-shot */
+  /* Under loop->timer_lock: */
+  gint64 deadline;
+  guint heap_index;         /* NOT_IN_HEAP when not armed */
+  gboolean destroyed;
+};
+
+typedef struct {
+  GSource base;
+  MediaLoop *loop;
+} LoopSource;
+
+static gboolean
+timer_earlier (AmgwMediaTimer *a, AmgwMediaTimer *b)
+{
+  return a->deadline < b->deadline;
+}
+
+static void
+heap_swap (GPtrArray *h, guint i, guint j)
+{
+  AmgwMediaTimer *a = h->pdata[i], *b = h->pdata[j];
+
+  h->pdata[i] = b;
+  h->pdata[j] = a;
+  b->heap_index = i;
+  a->heap_index = j;
+}
+
+static void
+heap_up (GPtrArray *h, guint i)
+{
+  while (i > 0 && timer_earlier (h->pdata[i], h->pdata[(i - 1) / 2])) {
+    heap_swap (h, i, (i - 1) / 2);
+    i = (i - 1) / 2;
+  }
+}
+
+static void
+heap_down (GPtrArray *h, guint i)
+{
+  for (;;) {
+    guint l = 2 * i + 1, r = l + 1, m = i;
+
+    if (l < h->len && timer_earlier (h->pdata[l], h->pdata[m]))
+      m = l;
+    if (r < h->len && timer_earlier (h->pdata[r], h->pdata[m]))
+      m = r;
+    if (m == i)
+      return;
+    heap_swap (h, i, m);
+    i = m;
+  }
+}
+
+static void
+heap_remove (GPtrArray *h, AmgwMediaTimer *t)
+{
+  guint i = t->heap_index, last = h->len - 1;
+
+  if (i == NOT_IN_HEAP)
+    return;
+  if (i != last)
+    heap_swap (h, i, last);
+  g_ptr_array_set_size (h, (gint) last);
+  t->heap_index = NOT_IN_HEAP;
+  if (i < h->len) {
+    heap_down (h, i);
+    heap_up (h, i);
+  }
+}
+
+/* Under timer_lock.  Whether @t is now the first due. */
+static gboolean
+heap_arm (GPtrArray *h, AmgwMediaTimer *t, gint64 deadline)
+{
+  heap_remove (h, t);
+  t->deadline = deadline;
+  t->heap_index = h->len;
+  g_ptr_array_add (h, t);
+  heap_up (h, t->heap_index);
+  return t->heap_index == 0;
+}
+
+/* Armed from elsewhere than the loop's own thread: the loop may be asleep
+ * with a later wake-up in mind. */
+static void
+wake_for (MediaLoop *loop, gboolean first)
+{
+  if (first && tls_loop != loop)
+    g_main_context_wakeup (loop->context);
+}
+
+static void
+timer_unref (AmgwMediaTimer *t)
+{
+  if (!g_atomic_int_dec_and_test (&t->ref))
+    return;
+  if (t->source != NULL)
+    g_source_unref (t->source);
+  g_free (t);
+}
+
+static gboolean
+timers_prepare (GSource *source, gint *timeout)
+{
+  MediaLoop *loop = ((LoopSource *) source)->loop;
+  gint64 now, first;
+
+  g_mutex_lock (&loop->timer_lock);
+  first = loop->timers->len > 0 ? ((AmgwMediaTimer *) loop->timers->pdata[0])->deadline : -1;
+  g_mutex_unlock (&loop->timer_lock);
+  if (first < 0) {
+    *timeout = -1;
+    return FALSE;
+  }
+  now = g_source_get_time (source);
+  if (first <= now) {
+    *timeout = 0;
+    return TRUE;
+  }
+  *timeout = (gint) MIN ((first - now + 999) / 1000, G_MAXINT);
+  return FALSE;
+}
+
+static gboolean
+timers_check (GSource *source)
+{
+  gint timeout;
+
+  return timers_prepare (source, &timeout);
+}
+
+static gboolean
+timers_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
+{
+  MediaLoop *loop = ((LoopSource *) source)->loop;
+  AmgwMediaTimer *due[64];
+  guint n = 0;
+  gint64 now = g_get_monotonic_time ();
+
+  g_mutex_lock (&loop->timer_lock);
+  while (n < G_N_ELEMENTS (due) && loop->timers->len > 0 &&
+      ((AmgwMediaTimer *) loop->timers->pdata[0])->deadline <= now) {
+    AmgwMediaTimer *t = loop->timers->pdata[0];
+
+    heap_remove (loop->timers, t);
+    g_atomic_int_inc (&t->ref);
+    due[n++] = t;
+  }
+  g_mutex_unlock (&loop->timer_lock);
+
+  /* More than fit: the rest at the next iteration (prepare says due). */
+  for (guint i = 0; i < n; i++) {
+    AmgwMediaTimer *t = due[i];
+    gboolean live, again = G_SOURCE_CONTINUE;
+
+    g_mutex_lock (&loop->timer_lock);
+    live = !t->destroyed;
+    g_mutex_unlock (&loop->timer_lock);
+    if (live)
+      again = t->fn (t->data);
+    g_mutex_lock (&loop->timer_lock);
+    if (!t->destroyed && t->interval_us > 0) {
+      if (again == G_SOURCE_REMOVE)
+        t->destroyed = TRUE;
+      else if (t->heap_index == NOT_IN_HEAP)
+        heap_arm (loop->timers, t, g_get_monotonic_time () + t->interval_us);
+    }
+    g_mutex_unlock (&loop->timer_lock);
+    timer_unref (t);
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs timers_funcs = { timers_prepare, timers_check, timers_dispatch, NULL, NULL,
+  NULL };
+
+/* Not a pool's loop: one-shot GSources, disarmed before their callback. */
+static gboolean
+oneshot_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
+{
+  g_source_set_ready_time (source, -1);
+  callback (user_data);
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs oneshot_funcs = { NULL, NULL, oneshot_dispatch, NULL, NULL, NULL };
+
+AmgwMediaTimer *
+amgw_media_timer_new (GMainContext *ctx, guint interval_ms, GSourceFunc fn, gpointer data)
+{
+  AmgwMediaTimer *t;
+
+  g_return_val_if_fail (ctx != NULL && fn != NULL, NULL);
+  t = g_new0 (AmgwMediaTimer, 1);
+  t->ref = 1;
+  t->fn = fn;
+  t->data = data;
+  t->interval_us = (gint64) interval_ms * 1000;
+  t->heap_index = NOT_IN_HEAP;
+  t->loop = loop_of_context (ctx);
+  if (t->loop == NULL) {
+    t->source = interval_ms > 0 ? g_timeout_source_new (interval_ms)
+        : g_source_new (&oneshot_funcs, sizeof (GSource));
+    g_source_set_callback (t->source, fn, data, NULL);
+    if (interval_ms == 0)
+      g_source_set_ready_time (t->source, -1);
+    g_source_attach (t->source, ctx);
+    return t;
+  }
+  if (interval_ms > 0) {
+    gboolean first;
+
+    g_mutex_lock (&t->loop->timer_lock);
+    first = heap_arm (t->loop->timers, t, g_get_monotonic_time () + t->interval_us);
+    g_mutex_unlock (&t->loop->timer_lock);
+    wake_for (t->loop, first);
+  }
+  return t;
+}
+
+void
+amgw_media_timer_set_ready_time (AmgwMediaTimer *t, gint64 ready_time)
+{
+  gboolean first = FALSE;
+
+  g_return_if_fail (t != NULL);
+  if (t->loop == NULL) {
+    g_source_set_ready_time (t->source, ready_time);
+    return;
+  }
+  g_mutex_lock (&t->loop->timer_lock);
+  if (!t->destroyed && ready_time >= 0)
+    first = heap_arm (t->loop->timers, t, ready_time);
+  else
+    heap_remove (t->loop->timers, t);
+  g_mutex_unlock (&t->loop->timer_lock);
+  wake_for (t->loop, first);
+}
+
+void
+amgw_media_timer_clear (AmgwMediaTimer **tp)
+{
+  AmgwMediaTimer *t = *tp;
+
+  if (t == NULL)
+    return;
+  *tp = NULL;
+  if (t->loop == NULL) {
+    g_source_destroy (t->source);
+  } else {
+    g_mutex_lock (&t->loop->timer_lock);
+    t->destroyed = TRUE;
+    heap_remove (t->loop->timers, t);
+    g_mutex_unlock (&t->loop->timer_lock);
+  }
+  timer_unref (t);
+}
+
+/* ---- watches ---- */
+
+struct _AmgwMediaWatch {
+  gint ref;                 /* atomic: the owner's, and the dispatcher's while calling */
+  MediaLoop *loop;          /* NULL: not a pool's loop, @source instead */
+  GSource *source;          /* (owned) (nullable) */
+  GSocket *sock;            /* (owned) */
+  int fd;
+  guint64 id;
+  AmgwMediaSocketFunc fn;
+  gpointer data;
+};
+
+static void
+watch_unref (AmgwMediaWatch *w)
+{
+  if (!g_atomic_int_dec_and_test (&w->ref))
+    return;
+  if (w->source != NULL)
+    g_source_unref (w->source);
+  g_object_unref (w->sock);
+  g_free (w);
+}
+
+static gboolean
+watches_check (GSource *source)
+{
+  MediaLoop *loop = ((LoopSource *) source)->loop;
+
+  return g_source_query_unix_fd (source, loop->watch_tag) != 0;
+}
+
+static gboolean
+watches_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
+{
+  MediaLoop *loop = ((LoopSource *) source)->loop;
+  struct epoll_event evs[128];
+  int n = epoll_wait (loop->watch_epfd, evs, G_N_ELEMENTS (evs), 0);
+
+  /* A watch cleared by an earlier callback of this round is no longer in the
+   * table: its event is dropped. */
+  for (int i = 0; i < n; i++) {
+    AmgwMediaWatch *w;
+
+    guint64 id = evs[i].data.u64;   /* the event is packed: not aligned */
+
+    g_mutex_lock (&loop->watch_lock);
+    w = g_hash_table_lookup (loop->watches, &id);
+    if (w != NULL)
+      g_atomic_int_inc (&w->ref);
+    g_mutex_unlock (&loop->watch_lock);
+    if (w == NULL)
+      continue;
+    w->fn (w->sock, (GIOCondition) poll_revents (evs[i].events), w->data);
+    watch_unref (w);
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs watches_funcs = { NULL, watches_check, watches_dispatch, NULL, NULL, NULL };
+
+static gboolean
+watch_source_cb (GSocket *sock, GIOCondition cond, gpointer data)
+{
+  AmgwMediaWatch *w = data;
+
+  w->fn (sock, cond, w->data);
+  return G_SOURCE_CONTINUE;
+}
+
+AmgwMediaWatch *
+amgw_media_watch_new (GMainContext *ctx, GSocket *sock, AmgwMediaSocketFunc fn, gpointer data)
+{
+  AmgwMediaWatch *w;
+  struct epoll_event ev = { .events = EPOLLIN };
+
+  g_return_val_if_fail (ctx != NULL && G_IS_SOCKET (sock) && fn != NULL, NULL);
+  w = g_new0 (AmgwMediaWatch, 1);
+  w->ref = 1;
+  w->sock = g_object_ref (sock);
+  w->fd = g_socket_get_fd (sock);
+  w->fn = fn;
+  w->data = data;
+  w->loop = loop_of_context (ctx);
+  if (w->loop != NULL && w->loop->watch_epfd >= 0) {
+    g_mutex_lock (&w->loop->watch_lock);
+    w->id = ++w->loop->next_watch_id;
+    ev.data.u64 = w->id;
+    if (epoll_ctl (w->loop->watch_epfd, EPOLL_CTL_ADD, w->fd, &ev) == 0) {
+      g_hash_table_insert (w->loop->watches, &w->id, w);
+      g_mutex_unlock (&w->loop->watch_lock);
+      return w;
+    }
+    g_mutex_unlock (&w->loop->watch_lock);
+    GST_WARNING ("amgw-media-%u: epoll cannot watch descriptor %d (%s): a source of its own",
+        w->loop->index, w->fd, g_strerror (errno));
+  }
+  w->loop = NULL;
+  w->source = g_socket_create_source (sock, G_IO_IN, NULL);
+  g_source_set_callback (w->source, (GSourceFunc) (void (*) (void)) watch_source_cb, w, NULL);
+  g_source_attach (w->source, ctx);
+  return w;
+}
+
+void
+amgw_media_watch_clear (AmgwMediaWatch **wp)
+{
+  AmgwMediaWatch *w = *wp;
+
+  if (w == NULL)
+    return;
+  *wp = NULL;
+  if (w->loop == NULL) {
+    g_source_destroy (w->source);
+  } else {
+    g_mutex_lock (&w->loop->watch_lock);
+    g_hash_table_remove (w->loop->watches, &w->id);
+    if (!g_socket_is_closed (w->sock))
+      epoll_ctl (w->loop->watch_epfd, EPOLL_CTL_DEL, w->fd, NULL);
+    g_mutex_unlock (&w->loop->watch_lock);
+  }
+  watch_unref (w);
 }
 
 static gpointer
@@ -400,8 +859,25 @@ amgw_media_loops_new (guint n_loops)
           g_strerror (errno));
     loop->plain = g_array_new (FALSE, FALSE, sizeof (GPollFD));
     loop->plain_index = g_array_new (FALSE, FALSE, sizeof (guint));
+    loop->last_fds = g_array_new (FALSE, FALSE, sizeof (GPollFD));
     loop->context = g_main_context_new ();
     g_main_context_set_poll_func (loop->context, batching_poll);
+    g_mutex_init (&loop->timer_lock);
+    loop->timers = g_ptr_array_new ();
+    loop->timer_source = g_source_new (&timers_funcs, sizeof (LoopSource));
+    ((LoopSource *) loop->timer_source)->loop = loop;
+    g_source_set_static_name (loop->timer_source, "amgw-media-timers");
+    g_source_attach (loop->timer_source, loop->context);
+    g_mutex_init (&loop->watch_lock);
+    loop->watches = g_hash_table_new (g_int64_hash, g_int64_equal);
+    loop->watch_epfd = epoll_create1 (EPOLL_CLOEXEC);
+    if (loop->watch_epfd >= 0) {
+      loop->watch_source = g_source_new (&watches_funcs, sizeof (LoopSource));
+      ((LoopSource *) loop->watch_source)->loop = loop;
+      g_source_set_static_name (loop->watch_source, "amgw-media-sockets");
+      loop->watch_tag = g_source_add_unix_fd (loop->watch_source, loop->watch_epfd, G_IO_IN);
+      g_source_attach (loop->watch_source, loop->context);
+    }
     loop->loop = g_main_loop_new (loop->context, FALSE);
     start->pool = pool;
     start->loop = loop;
@@ -462,12 +938,30 @@ amgw_media_loops_free (AmgwMediaLoops *pool)
     g_hash_table_remove (loops_by_context, loop->context);
     g_mutex_unlock (&loops_by_context_lock);
     g_main_loop_unref (loop->loop);
+    /* Timers and watches still there belong to objects never freed: theirs
+     * to leak, not ours to free. */
+    if (loop->timers->len > 0 || g_hash_table_size (loop->watches) > 0)
+      GST_WARNING ("amgw-media-%u stopped with %u timers and %u sockets", i, loop->timers->len,
+          g_hash_table_size (loop->watches));
+    g_source_destroy (loop->timer_source);
+    g_source_unref (loop->timer_source);
+    if (loop->watch_source != NULL) {
+      g_source_destroy (loop->watch_source);
+      g_source_unref (loop->watch_source);
+    }
     g_main_context_unref (loop->context);
+    g_ptr_array_unref (loop->timers);
+    g_hash_table_unref (loop->watches);
+    if (loop->watch_epfd >= 0)
+      close (loop->watch_epfd);
+    g_mutex_clear (&loop->timer_lock);
+    g_mutex_clear (&loop->watch_lock);
     g_hash_table_unref (loop->registered);
     if (loop->epfd >= 0)
       close (loop->epfd);
     g_array_unref (loop->plain);
     g_array_unref (loop->plain_index);
+    g_array_unref (loop->last_fds);
     g_mutex_clear (&loop->reg_lock);
   }
 

@@ -138,7 +138,8 @@ struct _AmgwRtpSession {
 
   /* Set at creation, destroyed on the media loop. */
   GSocket *rtp_sock, *rtcp_sock;
-  GSource *rtp_watch, *rtcp_watch, *inactivity_timer, *rtcp_timer;
+  AmgwMediaWatch *rtp_watch, *rtcp_watch;
+  AmgwMediaTimer *inactivity_timer, *rtcp_timer;
 
   /* Shared under @lock. */
   GMutex lock;
@@ -173,7 +174,7 @@ struct _AmgwRtpSession {
   gint64 inactivity_since_us;    /* when the peer should have started sending */
   gboolean inactive_reported;
   /* DTMF sending */
-  GSource *dtmf_timer;
+  AmgwMediaTimer *dtmf_timer;
   char *dtmf_digits;
   guint dtmf_index;
   guint dtmf_pause_ms;
@@ -190,7 +191,7 @@ struct _AmgwRtpSession {
   guint32 rx_event_ts;
   gboolean rx_event_ended;
   /* Joined media */
-  GSource *silence_timer;        /* until other media flow: silence frames */
+  AmgwMediaTimer *silence_timer; /* until other media flow: silence frames */
   gboolean bridged;              /* the other leg's media have been sent */
   AmgwRtpRenumber renumber;      /* the other leg's packets into our stream */
   gint generation;               /* changes with the negotiated codec (atomic) */
@@ -447,7 +448,7 @@ on_silence_tick (gpointer data)
 
   g_mutex_lock (&s->lock);
   if (s->torn_down || s->bridged || s->audio || s->want_audio_check) {
-    g_clear_pointer (&s->silence_timer, g_source_unref);   /* dispatch holds its own ref */
+    amgw_media_timer_clear (&s->silence_timer);   /* the loop holds its own reference */
     g_mutex_unlock (&s->lock);
     return G_SOURCE_REMOVE;
   }
@@ -923,7 +924,7 @@ on_dtmf_tick (gpointer data)
   if (done) {
     /* The timer goes with the sequence (dispatch holds its own ref). */
     g_clear_pointer (&s->dtmf_digits, g_free);
-    g_clear_pointer (&s->dtmf_timer, g_source_unref);
+    amgw_media_timer_clear (&s->dtmf_timer);   /* the loop holds its own reference */
   }
   g_mutex_unlock (&s->lock);
   if (done) {
@@ -1069,21 +1070,14 @@ amgw_rtp_session_new (const AmgwRtpSessionParams *params, const AmgwRtpCallbacks
     return NULL;
   }
 
-  /* GSource attach is thread-safe; the callbacks run on the media loop. */
-  s->rtp_watch = g_socket_create_source (s->rtp_sock, G_IO_IN, NULL);
-  g_source_set_callback (s->rtp_watch, (GSourceFunc) (void (*) (void)) on_socket_readable, s,
-      NULL);
-  g_source_attach (s->rtp_watch, s->media_ctx);
-  s->rtcp_watch = g_socket_create_source (s->rtcp_sock, G_IO_IN, NULL);
-  g_source_set_callback (s->rtcp_watch, (GSourceFunc) (void (*) (void)) on_socket_readable, s,
-      NULL);
-  g_source_attach (s->rtcp_watch, s->media_ctx);
-  amgw_media_loops_register_socket (s->media_ctx, s->rtp_sock);
-  amgw_media_loops_register_socket (s->media_ctx, s->rtcp_sock);
-  s->inactivity_timer = amgw_media_timeout_add (s->media_ctx,
+  /* Watches and timers may be made from any thread; the callbacks run on the
+   * media loop. */
+  s->rtp_watch = amgw_media_watch_new (s->media_ctx, s->rtp_sock, on_socket_readable, s);
+  s->rtcp_watch = amgw_media_watch_new (s->media_ctx, s->rtcp_sock, on_socket_readable, s);
+  s->inactivity_timer = amgw_media_timer_new (s->media_ctx,
       CLAMP (s->inactivity_ms / 4, 50, 1000), on_inactivity_timer, s);
-  s->rtcp_timer = amgw_media_timeout_add (s->media_ctx, RTCP_INTERVAL_MS, on_rtcp_timer, s);
-  s->silence_timer = amgw_media_timeout_add (s->media_ctx, SILENCE_TICK_MS, on_silence_tick, s);
+  s->rtcp_timer = amgw_media_timer_new (s->media_ctx, RTCP_INTERVAL_MS, on_rtcp_timer, s);
+  s->silence_timer = amgw_media_timer_new (s->media_ctx, SILENCE_TICK_MS, on_silence_tick, s);
   GST_INFO ("[%s] RTP session on %s port %u (%s)", s->sid, s->local_ip, s->local_port,
       s->security == AMGW_RTP_SDES_SRTP ? "RTP/SAVP" : "RTP/AVP");
   return s;
@@ -1903,7 +1897,7 @@ amgw_rtp_session_send_dtmf (AmgwRtpSession *s, const char *digits, AmgwDtmfMode 
   s->dtmf_wait_ticks = 0;
   s->dtmf_pause_ms = pause_ms ? pause_ms : 500;
   if (s->dtmf_timer == NULL && !s->torn_down)
-    s->dtmf_timer = amgw_media_timeout_add (s->media_ctx, DTMF_TICK_MS, on_dtmf_tick, s);
+    s->dtmf_timer = amgw_media_timer_new (s->media_ctx, DTMF_TICK_MS, on_dtmf_tick, s);
   g_mutex_unlock (&s->lock);
   /* The digits may be a PIN: their count only. */
   GST_INFO ("[%s] sending %" G_GSIZE_FORMAT " DTMF characters as %s", s->sid, n,
@@ -2037,14 +2031,14 @@ teardown_on_media (gpointer data)
   AmgwAudio *audio;
   AmgwSrtp *srtp;
 
-  amgw_media_source_clear (&s->rtp_watch);
-  amgw_media_source_clear (&s->rtcp_watch);
-  amgw_media_source_clear (&s->inactivity_timer);
-  amgw_media_source_clear (&s->rtcp_timer);
+  amgw_media_watch_clear (&s->rtp_watch);
+  amgw_media_watch_clear (&s->rtcp_watch);
+  amgw_media_timer_clear (&s->inactivity_timer);
+  amgw_media_timer_clear (&s->rtcp_timer);
   g_mutex_lock (&s->lock);
   s->torn_down = TRUE;
-  amgw_media_source_clear (&s->dtmf_timer);
-  amgw_media_source_clear (&s->silence_timer);
+  amgw_media_timer_clear (&s->dtmf_timer);
+  amgw_media_timer_clear (&s->silence_timer);
   audio = g_steal_pointer (&s->audio);
   g_mutex_unlock (&s->lock);
   /* The pipeline first (it joins its threads, which take @lock to send). */
@@ -2053,14 +2047,10 @@ teardown_on_media (gpointer data)
   srtp = g_steal_pointer (&s->srtp);
   g_mutex_unlock (&s->lock);
   amgw_srtp_free (srtp);
-  if (s->rtp_sock) {
-    amgw_media_loops_unregister_socket (s->media_ctx, s->rtp_sock);
+  if (s->rtp_sock)
     g_socket_close (s->rtp_sock, NULL);
-  }
-  if (s->rtcp_sock) {
-    amgw_media_loops_unregister_socket (s->media_ctx, s->rtcp_sock);
+  if (s->rtcp_sock)
     g_socket_close (s->rtcp_sock, NULL);
-  }
   GST_DEBUG ("[%s] RTP session closed", s->sid);
   session_unref (s);
   return G_SOURCE_REMOVE;

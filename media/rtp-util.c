@@ -1,28 +1,8 @@
-/* amgw — media timers, RFC 3550 receiver statistics, RTCP reports. */
+/* amgw — RFC 3550 receiver statistics, RTCP reports. */
 #include "amgw/rtp-util.h"
 
 #include <gst/rtp/gstrtcpbuffer.h>
 #include <string.h>
-
-GSource *
-amgw_media_timeout_add (GMainContext *context, guint ms, GSourceFunc fn, gpointer data)
-{
-  GSource *s = g_timeout_source_new (ms);
-
-  g_source_set_callback (s, fn, data, NULL);
-  g_source_attach (s, context);
-  return s;
-}
-
-void
-amgw_media_source_clear (GSource **source)
-{
-  if (*source) {
-    g_source_destroy (*source);
-    g_source_unref (*source);
-    *source = NULL;
-  }
-}
 
 void
 amgw_rtp_recv_stats_update (AmgwRtpRecvStats *s, guint16 seq, guint32 ts, guint32 ssrc,

@@ -78,8 +78,8 @@ struct _WebrtcLeg {
   char *remote_fingerprint;
   char *local_mid;
   GArray *codecs;                   /* AmgwCodec: negotiated (answer) or offered */
-  GSource *connect_timer;           /* on the media loop's context, so */
-  GSource *rtcp_timer;              /* sources, not ids of the default one */
+  AmgwMediaTimer *connect_timer;    /* on the media loop */
+  AmgwMediaTimer *rtcp_timer;
   struct SdpOp *gathering_op;       /* waits for ICE gathering */
   gboolean gathered;
   gboolean remote_sends, remote_receives;
@@ -211,7 +211,7 @@ fail (WebrtcLeg *w, const char *why)
 {
   GST_WARNING ("[%s] %s", w->sid, why);
   set_text (w, &w->failure, why);
-  amgw_media_source_clear (&w->connect_timer);
+  amgw_media_timer_clear (&w->connect_timer);
   report (w, AMGW_LEG_EVENT_ENDED, AMGW_RESULT_INTERNAL_ERROR, why);
 }
 
@@ -425,7 +425,7 @@ on_dtls_connected (const AmgwSrtpKeys *keys, gpointer user_data)
   }
   GST_INFO ("[%s] DTLS connected as %s; SRTP %s", w->sid,
       w->role == AMGW_DTLS_CLIENT ? "client" : "server", profile_name (keys->profile));
-  amgw_media_source_clear (&w->connect_timer);
+  amgw_media_timer_clear (&w->connect_timer);
   g_mutex_lock (&w->lock);
   g_clear_pointer (&w->srtp, amgw_srtp_free);
   w->srtp = srtp;
@@ -435,7 +435,7 @@ on_dtls_connected (const AmgwSrtpKeys *keys, gpointer user_data)
   w->dtls_state = g_strdup ("connected");
   g_mutex_unlock (&w->lock);
   if (w->rtcp_timer == NULL)
-    w->rtcp_timer = amgw_media_timeout_add (w->media_ctx, AMGW_RTCP_INTERVAL_MS, on_rtcp_timer, w);
+    w->rtcp_timer = amgw_media_timer_new (w->media_ctx, AMGW_RTCP_INTERVAL_MS, on_rtcp_timer, w);
   start_audio_if_ready (w);
 }
 
@@ -512,7 +512,7 @@ on_connect_timeout (gpointer data)
 {
   WebrtcLeg *w = data;
 
-  amgw_media_source_clear (&w->connect_timer);
+  amgw_media_timer_clear (&w->connect_timer);
   if (amgw_ice_get_state (w->ice) != AMGW_ICE_CONNECTED)
     fail (w, "ICE did not connect to the Alexa device in time");
   else
@@ -550,7 +550,7 @@ arm_connect_timer (WebrtcLeg *w)
 {
   if (w->connect_timer || (w->dtls && amgw_dtls_is_connected (w->dtls)))
     return;
-  w->connect_timer = amgw_media_timeout_add (w->media_ctx, shared.config->ice_timeout_ms, on_connect_timeout, w);
+  w->connect_timer = amgw_media_timer_new (w->media_ctx, shared.config->ice_timeout_ms, on_connect_timeout, w);
 }
 
 /* Applies the remote description's transport part (media loop). */
@@ -1079,8 +1079,8 @@ teardown_on_media (gpointer data)
     g_set_error (&op->error, G_IO_ERROR, G_IO_ERROR_CLOSED, "the leg is closed");
     sdp_op_finish (op);
   }
-  amgw_media_source_clear (&w->connect_timer);
-  amgw_media_source_clear (&w->rtcp_timer);
+  amgw_media_timer_clear (&w->connect_timer);
+  amgw_media_timer_clear (&w->rtcp_timer);
   /* The pipeline first: after this no streaming thread sends any more. */
   g_clear_pointer (&w->audio, amgw_audio_free);
   g_clear_pointer (&w->dtls, amgw_dtls_free);

@@ -81,6 +81,47 @@ GMainContext *amgw_media_loops_get_context (AmgwMediaLoops *loops, guint index);
  * amgw_media_loops_new() to amgw_media_loops_free()). */
 void amgw_media_loops_invoke_sync (GMainContext *ctx, GSourceFunc fn, gpointer data);
 
+/* ---- timers and sockets dispatched by the loop itself ----
+ *
+ * GLib walks every source of a context twice per wake-up (prepare, check),
+ * and a call keeps a handful of timers and sockets on its loop; under load
+ * that walk grows with the calls on the loop.  So the timers and the own
+ * sockets of calls are not GSources of their own: each pool loop keeps its
+ * timers in one heap and its sockets in one epoll set, behind one GSource
+ * each, and dispatches them itself (media-loops.c).  On a context that is
+ * not a pool's loop (tests, tools) each is an ordinary GSource on it. */
+
+typedef struct _AmgwMediaTimer AmgwMediaTimer;
+
+/* Calls @fn (@data) on @ctx's thread every @interval_ms (from now, as
+ * g_timeout_source_new() does), until @fn returns G_SOURCE_REMOVE or the timer
+ * is destroyed.  @interval_ms 0: a one-shot timer, not armed until
+ * amgw_media_timer_set_ready_time().  Any thread.  (transfer full) */
+AmgwMediaTimer *amgw_media_timer_new (GMainContext *ctx, guint interval_ms, GSourceFunc fn,
+    gpointer data);
+/* Arms a one-shot timer for @ready_time (monotonic microseconds; -1
+ * disarms); it is disarmed again before @fn runs, which may re-arm it.  @fn's
+ * return value does not matter for one-shot timers. */
+void amgw_media_timer_set_ready_time (AmgwMediaTimer *t, gint64 ready_time);
+/* Stops the timer and drops the caller's reference: @fn is not called after
+ * this returns, except when it is running on the loop at that moment (from
+ * the loop's own thread, including from inside @fn, it never is).  NULL-safe,
+ * and *@t is set to NULL. */
+void amgw_media_timer_clear (AmgwMediaTimer **t);
+
+typedef struct _AmgwMediaWatch AmgwMediaWatch;
+typedef gboolean (*AmgwMediaSocketFunc) (GSocket *sock, GIOCondition cond, gpointer data);
+
+/* Calls @fn when @sock is readable (G_IO_IN; G_IO_ERR and G_IO_HUP too), on
+ * @ctx's thread, level-triggered: while data is left after @fn returns, it is
+ * called again at the loop's next wake-up.  @fn's return value is ignored:
+ * the watch lasts until amgw_media_watch_clear().  Any thread.  (transfer
+ * full) */
+AmgwMediaWatch *amgw_media_watch_new (GMainContext *ctx, GSocket *sock, AmgwMediaSocketFunc fn,
+    gpointer data);
+/* As amgw_media_timer_clear().  Clear the watch before closing its socket. */
+void amgw_media_watch_clear (AmgwMediaWatch **w);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AmgwMediaLoops, amgw_media_loops_free)
 
 G_END_DECLS

@@ -1,16 +1,11 @@
-/* amgw — what both legs' media need: timers on a media loop's context, RFC
- * 3550 receiver statistics, and RTCP sender/receiver reports. */
+/* amgw — what both legs' media need: RFC 3550 receiver statistics, and RTCP
+ * sender/receiver reports.  (Their timers: amgw_media_timer_new() in
+ * amgw/media-loops.h.) */
 #pragma once
 
 #include <glib.h>
 
 G_BEGIN_DECLS
-
-/* A timeout on @context (a media loop): g_source_remove() would look in the
- * default context, so media code keeps the GSource.  (transfer full) */
-GSource *amgw_media_timeout_add (GMainContext *context, guint ms, GSourceFunc fn, gpointer data);
-/* Destroys and drops *@source; NULL-safe, idempotent. */
-void amgw_media_source_clear (GSource **source);
 
 /* The receiver's view of one source (RFC 3550 A.1, A.3, A.8). */
 typedef struct {

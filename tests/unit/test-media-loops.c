@@ -521,6 +521,300 @@ test_registered_reuse (void)
   g_object_unref (b.sock);
 }
 
+/* ---- timers and watches (media-loops.h) ---- */
+
+#define N_TIMERS 40
+#define ON_PLAIN_CONTEXT 2
+
+typedef struct {
+  GMutex lock;
+  GCond cond;
+  guint fired[N_TIMERS];        /* per timer */
+  gint64 deadline[N_TIMERS];
+  gint64 at[N_TIMERS];
+  guint order[N_TIMERS];
+  guint n_order;
+  AmgwMediaTimer *timers[N_TIMERS];
+  gboolean wrong_thread;
+  GMainContext *ctx;            /* where the callbacks must run */
+} Timers;
+
+typedef struct {
+  Timers *ts;
+  guint index;
+} TimerArg;
+
+static void
+timers_note (Timers *ts, guint i)
+{
+  if (!g_main_context_is_owner (ts->ctx))
+    ts->wrong_thread = TRUE;
+  g_mutex_lock (&ts->lock);
+  ts->fired[i]++;
+  ts->at[i] = g_get_monotonic_time ();
+  if (ts->n_order < N_TIMERS)
+    ts->order[ts->n_order++] = i;
+  g_cond_broadcast (&ts->cond);
+  g_mutex_unlock (&ts->lock);
+}
+
+static gboolean
+oneshot_cb (gpointer data)
+{
+  TimerArg *a = data;
+
+  timers_note (a->ts, a->index);
+  return G_SOURCE_REMOVE;   /* means nothing to a one-shot timer */
+}
+
+/* Waits until @n timers fired at least once (generous: shared machines). */
+static gboolean
+timers_wait (Timers *ts, guint n, guint timeout_s)
+{
+  gint64 end = g_get_monotonic_time () + timeout_s * G_USEC_PER_SEC;
+  gboolean ok = TRUE;
+
+  g_mutex_lock (&ts->lock);
+  while (ok && ts->n_order < n)
+    ok = g_cond_wait_until (&ts->cond, &ts->lock, end);
+  g_mutex_unlock (&ts->lock);
+  return ok;
+}
+
+static void
+timers_init (Timers *ts, GMainContext *ctx)
+{
+  memset (ts, 0, sizeof *ts);
+  g_mutex_init (&ts->lock);
+  g_cond_init (&ts->cond);
+  ts->ctx = ctx;
+}
+
+static void
+timers_clear (Timers *ts)
+{
+  for (guint i = 0; i < N_TIMERS; i++)
+    amgw_media_timer_clear (&ts->timers[i]);
+  g_mutex_clear (&ts->lock);
+  g_cond_clear (&ts->cond);
+}
+
+/* One-shot timers armed from another thread in scrambled order fire once
+ * each, never early, in the order of their deadlines. */
+static void
+test_timers_order (Fixture *f, gconstpointer data)
+{
+  Timers ts;
+  TimerArg args[N_TIMERS];
+  gint64 base = g_get_monotonic_time () + 30 * 1000;
+
+  timers_init (&ts, amgw_media_loops_get_context (f->loops, 0));
+  for (guint i = 0; i < N_TIMERS; i++) {
+    args[i] = (TimerArg) { &ts, i };
+    /* Deadlines 5 ms apart, armed in a scrambled order. */
+    ts.deadline[i] = base + (gint64) ((i * 17) % N_TIMERS) * 5000;
+    ts.timers[i] = amgw_media_timer_new (ts.ctx, 0, oneshot_cb, &args[i]);
+    amgw_media_timer_set_ready_time (ts.timers[i], ts.deadline[i]);
+  }
+  g_assert_true (timers_wait (&ts, N_TIMERS, 20));
+  g_usleep (50 * 1000);   /* nothing fires twice */
+  g_mutex_lock (&ts.lock);
+  for (guint i = 0; i < N_TIMERS; i++) {
+    g_assert_cmpuint (ts.fired[i], ==, 1);
+    g_assert_cmpint (ts.at[i], >=, ts.deadline[i]);
+  }
+  for (guint k = 1; k < N_TIMERS; k++)
+    g_assert_cmpint (ts.deadline[ts.order[k - 1]], <, ts.deadline[ts.order[k]]);
+  g_mutex_unlock (&ts.lock);
+  g_assert_false (ts.wrong_thread);
+  timers_clear (&ts);
+}
+
+typedef struct {
+  Timers *ts;
+  guint index;
+  guint stop_after;         /* G_SOURCE_REMOVE at this count; 0: never */
+  guint rearms;             /* one-shot: re-arm itself this often */
+  AmgwMediaTimer **other;   /* cleared by this callback */
+} PeriodicArg;
+
+static gboolean
+periodic_cb (gpointer data)
+{
+  PeriodicArg *a = data;
+  guint fired;
+
+  timers_note (a->ts, a->index);
+  if (a->other != NULL)
+    amgw_media_timer_clear (a->other);
+  g_mutex_lock (&a->ts->lock);
+  fired = a->ts->fired[a->index];
+  g_mutex_unlock (&a->ts->lock);
+  if (a->rearms > 0 && fired <= a->rearms)
+    amgw_media_timer_set_ready_time (a->ts->timers[a->index], g_get_monotonic_time () + 2000);
+  return a->stop_after != 0 && fired >= a->stop_after ? G_SOURCE_REMOVE : G_SOURCE_CONTINUE;
+}
+
+static guint
+timers_fired (Timers *ts, guint i)
+{
+  guint n;
+
+  g_mutex_lock (&ts->lock);
+  n = ts->fired[i];
+  g_mutex_unlock (&ts->lock);
+  return n;
+}
+
+/* Periodic timers repeat until G_SOURCE_REMOVE or a clear (from another
+ * thread too); a one-shot timer re-armed from its own callback fires again;
+ * of two timers due together that clear each other, one fires.  @data: the
+ * fixture's loop count; ON_PLAIN_CONTEXT runs them on a context iterated
+ * here instead of on a pool loop. */
+static void
+test_timers_lifecycle (Fixture *f, gconstpointer data)
+{
+  gboolean plain = GPOINTER_TO_UINT (data) == ON_PLAIN_CONTEXT;
+  g_autoptr (GMainContext) own = plain ? g_main_context_new () : NULL;
+  GMainContext *ctx = plain ? own : amgw_media_loops_get_context (f->loops, 0);
+  Timers ts;
+  PeriodicArg a[5];
+  gint64 end, due;
+  guint seen;
+
+  if (plain)
+    g_main_context_acquire (own);
+  timers_init (&ts, ctx);
+  a[0] = (PeriodicArg) { &ts, 0, 5, 0, NULL };        /* removes itself after 5 */
+  a[1] = (PeriodicArg) { &ts, 1, 0, 0, NULL };        /* cleared from here */
+  a[2] = (PeriodicArg) { &ts, 2, 0, 3, NULL };        /* one-shot, re-armed 3 times */
+  a[3] = (PeriodicArg) { &ts, 3, 0, 0, &ts.timers[4] };
+  a[4] = (PeriodicArg) { &ts, 4, 0, 0, &ts.timers[3] };
+  ts.timers[0] = amgw_media_timer_new (ctx, 5, periodic_cb, &a[0]);
+  ts.timers[1] = amgw_media_timer_new (ctx, 5, periodic_cb, &a[1]);
+  ts.timers[2] = amgw_media_timer_new (ctx, 0, periodic_cb, &a[2]);
+  amgw_media_timer_set_ready_time (ts.timers[2], g_get_monotonic_time () + 2000);
+  ts.timers[3] = amgw_media_timer_new (ctx, 0, periodic_cb, &a[3]);
+  ts.timers[4] = amgw_media_timer_new (ctx, 0, periodic_cb, &a[4]);
+  due = g_get_monotonic_time () + 20 * 1000;
+  amgw_media_timer_set_ready_time (ts.timers[3], due);
+  amgw_media_timer_set_ready_time (ts.timers[4], due);
+
+  end = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+  while (g_get_monotonic_time () < end && (timers_fired (&ts, 0) < 5 ||
+          timers_fired (&ts, 1) < 3 || timers_fired (&ts, 2) < 4 ||
+          timers_fired (&ts, 3) + timers_fired (&ts, 4) < 1)) {
+    if (plain)
+      g_main_context_iteration (own, TRUE);
+    else
+      g_usleep (1000);
+  }
+  if (plain) {
+    amgw_media_timer_clear (&ts.timers[1]);
+  } else {
+    /* From this thread while the loop runs: at most a call in progress. */
+    amgw_media_timer_clear (&ts.timers[1]);
+    g_usleep (20 * 1000);
+  }
+  seen = timers_fired (&ts, 1);
+  end = g_get_monotonic_time () + 100 * 1000;
+  while (g_get_monotonic_time () < end) {
+    if (plain)
+      g_main_context_iteration (own, FALSE);
+    g_usleep (1000);
+  }
+  g_assert_cmpuint (timers_fired (&ts, 0), ==, 5);
+  g_assert_cmpuint (timers_fired (&ts, 1), ==, seen);
+  g_assert_cmpuint (timers_fired (&ts, 2), ==, 4);
+  g_assert_cmpuint (timers_fired (&ts, 3) + timers_fired (&ts, 4), ==, 1);
+  g_assert_false (ts.wrong_thread);
+  timers_clear (&ts);
+  if (plain)
+    g_main_context_release (own);
+}
+
+typedef struct {
+  GSocket *sock;
+  gint received;            /* atomic */
+  gint calls;               /* atomic */
+  AmgwMediaWatch **other;   /* cleared by this callback */
+} WatchArg;
+
+static gboolean
+watch_cb (GSocket *sock, GIOCondition cond, gpointer data)
+{
+  WatchArg *a = data;
+  char buf[64];
+
+  g_atomic_int_inc (&a->calls);
+  /* One datagram per call: the rest must come at the next wake-ups. */
+  if (g_socket_receive (sock, buf, sizeof buf, NULL, NULL) > 0)
+    g_atomic_int_inc (&a->received);
+  if (a->other != NULL)
+    amgw_media_watch_clear (a->other);
+  return G_SOURCE_REMOVE;   /* ignored */
+}
+
+/* A watched socket is read until it is empty (level-triggered), nothing
+ * after the watch is cleared; a watch cleared by another's callback in the
+ * same round is not called.  @data: as for test_timers_lifecycle(). */
+static void
+test_watches (Fixture *f, gconstpointer data)
+{
+  gboolean plain = GPOINTER_TO_UINT (data) == ON_PLAIN_CONTEXT;
+  g_autoptr (GMainContext) own = plain ? g_main_context_new () : NULL;
+  GMainContext *ctx = plain ? own : amgw_media_loops_get_context (f->loops, 0);
+  GSocketAddress *addr[3] = { NULL, };
+  g_autoptr (GSocket) tx = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, 0, NULL);
+  AmgwMediaWatch *w[3] = { NULL, };
+  WatchArg a[3] = { { 0, }, };
+  gint64 end;
+
+  if (plain)
+    g_main_context_acquire (own);
+  for (guint i = 0; i < 3; i++)
+    a[i].sock = bound_udp (&addr[i]);
+  a[1].other = &w[2];
+  a[2].other = &w[1];
+  for (guint i = 0; i < 3; i++)
+    w[i] = amgw_media_watch_new (ctx, a[i].sock, watch_cb, &a[i]);
+
+  for (guint i = 0; i < 10; i++)
+    g_assert_cmpint (g_socket_send_to (tx, addr[0], "rtp", 3, NULL, NULL), ==, 3);
+  /* Whichever is dispatched first clears the other, before or after its
+   * datagram arrived: one call between them. */
+  g_assert_cmpint (g_socket_send_to (tx, addr[1], "rtp", 3, NULL, NULL), ==, 3);
+  g_assert_cmpint (g_socket_send_to (tx, addr[2], "rtp", 3, NULL, NULL), ==, 3);
+  end = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+  while (g_get_monotonic_time () < end && (g_atomic_int_get (&a[0].received) < 10 ||
+          g_atomic_int_get (&a[1].calls) + g_atomic_int_get (&a[2].calls) < 1)) {
+    if (plain)
+      g_main_context_iteration (own, TRUE);
+    else
+      g_usleep (1000);
+  }
+  g_assert_cmpint (g_atomic_int_get (&a[0].received), ==, 10);
+
+  amgw_media_watch_clear (&w[0]);
+  g_assert_cmpint (g_socket_send_to (tx, addr[0], "rtp", 3, NULL, NULL), ==, 3);
+  end = g_get_monotonic_time () + 100 * 1000;
+  while (g_get_monotonic_time () < end) {
+    if (plain)
+      g_main_context_iteration (own, FALSE);
+    g_usleep (1000);
+  }
+  g_assert_cmpint (g_atomic_int_get (&a[0].received), ==, 10);
+  g_assert_cmpint (g_atomic_int_get (&a[1].calls) + g_atomic_int_get (&a[2].calls), ==, 1);
+
+  for (guint i = 0; i < 3; i++) {
+    amgw_media_watch_clear (&w[i]);
+    g_object_unref (a[i].sock);
+    g_object_unref (addr[i]);
+  }
+  if (plain)
+    g_main_context_release (own);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -546,6 +840,17 @@ main (int argc, char **argv)
   g_test_add_data_func ("/media-loops/batching/1000us-registered", GUINT_TO_POINTER (1000 | 1),
       test_batching);
   g_test_add_func ("/media-loops/registered-reuse", test_registered_reuse);
+  g_test_add ("/media-loops/timers/order", Fixture, GUINT_TO_POINTER (1), fixture_set_up,
+      test_timers_order, fixture_tear_down);
+  g_test_add ("/media-loops/timers/lifecycle", Fixture, GUINT_TO_POINTER (1), fixture_set_up,
+      test_timers_lifecycle, fixture_tear_down);
+  g_test_add ("/media-loops/timers/lifecycle-plain-context", Fixture,
+      GUINT_TO_POINTER (ON_PLAIN_CONTEXT),
+      fixture_set_up, test_timers_lifecycle, fixture_tear_down);
+  g_test_add ("/media-loops/watches", Fixture, GUINT_TO_POINTER (1), fixture_set_up,
+      test_watches, fixture_tear_down);
+  g_test_add ("/media-loops/watches-plain-context", Fixture, GUINT_TO_POINTER (ON_PLAIN_CONTEXT),
+      fixture_set_up, test_watches, fixture_tear_down);
   g_test_add_func ("/media-loops/invoke-sync-own-thread-asserts",
       test_invoke_sync_own_thread_asserts);
 
