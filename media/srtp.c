@@ -5,8 +5,15 @@
  * Keeping them apart lets the send and receive halves run on different
  * threads, and keeps a packet that claims one of our own SSRCs from ever
  * touching the outbound streams.
+ *
+ * Crypto: libsrtp does the SRTP (packet formats, key derivation, replay
+ * windows, ROC), but its AES-CM, AES-GCM and HMAC-SHA1 are replaced at start-up
+ * with our OpenSSL-backed types (srtp-crypto.c): Debian's libsrtp runs them on
+ * NSS, which costs microseconds per packet and tens of KB per call.  Should
+ * libsrtp refuse them, its built-in crypto stays in use.
  */
 #include "amgw/srtp.h"
+#include "srtp-crypto.h"
 
 #include <gst/gst.h>
 #include <limits.h>
@@ -74,8 +81,9 @@ set_policy_profile (srtp_policy_t *policy, AmgwSrtpProfile profile)
   }
 }
 
-/* libsrtp is global state: initialise it once per process, thread-safely, and
- * probe whether this build has AES-GCM. */
+/* libsrtp is global state: initialise it once per process, thread-safely, put
+ * our crypto in (before any session exists: the types are looked up at
+ * srtp_create), and probe whether AES-GCM works. */
 static void
 srtp_global_init (void)
 {
@@ -93,6 +101,12 @@ srtp_global_init (void)
     srtp_t probe = NULL;
 
     srtp_install_log_handler (srtp_log_to_gst, NULL);
+
+    if (amgw_srtp_crypto_install ())
+      GST_INFO ("SRTP crypto: OpenSSL (amgw's cipher and auth types)");
+    else
+      GST_WARNING ("SRTP crypto: libsrtp's built-in, at least in part (amgw's OpenSSL types "
+          "were not all accepted)");
 
     memset (&policy, 0, sizeof policy);
     set_policy_profile (&policy, AMGW_SRTP_AEAD_AES_128_GCM);

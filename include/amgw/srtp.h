@@ -1,5 +1,11 @@
 /* amgw — SRTP and SRTCP (RFC 3711, RFC 7714) with libsrtp2.
  *
+ * libsrtp's AES-CM, AES-GCM and HMAC-SHA1 are replaced, process-wide, with
+ * amgw's own types on OpenSSL 3 (media/srtp-crypto.c) when amgw_srtp_new() or
+ * amgw_srtp_profile_is_supported() first runs; the packets are the same, the
+ * cost per packet and per call much lower.  Code in the same process that uses
+ * libsrtp directly gets them too.
+ *
  * One AmgwSrtp protects what we send (tx keys) and checks what we receive (rx
  * keys) on one RTP session, whatever the SSRCs.  It knows nothing about where
  * the keys come from: DTLS-SRTP on the Alexa leg (amgw/dtls.h) or SDES
@@ -47,8 +53,8 @@ gsize amgw_srtp_key_len (AmgwSrtpProfile profile);
 gsize amgw_srtp_master_key_len (AmgwSrtpProfile profile);
 /* "AES_CM_128_HMAC_SHA1_80" / "AEAD_AES_128_GCM" (the SDES names). (transfer none) */
 const char *amgw_srtp_profile_to_string (AmgwSrtpProfile profile);
-/* Whether the linked libsrtp can run @profile (GCM needs its OpenSSL or NSS
- * crypto back end). */
+/* Whether @profile can run (AEAD_AES_128_GCM needs amgw's OpenSSL types or a
+ * libsrtp built with an OpenSSL or NSS crypto back end). */
 gboolean amgw_srtp_profile_is_supported (AmgwSrtpProfile profile);
 
 /* The largest number of bytes the protect functions append: a 16-byte tag
