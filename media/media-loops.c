@@ -122,10 +122,16 @@ struct _AmgwMediaLoops {
   gint batching_us;   /* atomic */
   MediaLoop *loops;
 
-  GMutex lock;        /* users; start-up hand-shake */
+  GMutex lock;        /* users, keyed; start-up hand-shake */
   GCond started_cond;
   guint n_started;
+  GHashTable *keyed;  /* key (owned) -> Keyed: the loop of a call's legs */
 };
+
+typedef struct {
+  MediaLoop *loop;
+  guint count;        /* users holding it with this key */
+} Keyed;
 
 typedef struct {
   AmgwMediaLoops *pool;
@@ -841,6 +847,7 @@ amgw_media_loops_new (guint n_loops)
   pool->n_loops = n_loops;
   pool->batching_us = AMGW_MEDIA_BATCHING_US;
   pool->loops = g_new0 (MediaLoop, n_loops);
+  pool->keyed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_mutex_init (&pool->lock);
   g_cond_init (&pool->started_cond);
 
@@ -968,6 +975,7 @@ amgw_media_loops_free (AmgwMediaLoops *pool)
   GST_INFO ("%u media loops stopped", pool->n_loops);
   g_cond_clear (&pool->started_cond);
   g_mutex_clear (&pool->lock);
+  g_hash_table_unref (pool->keyed);
   g_free (pool->loops);
   g_free (pool);
 }
@@ -991,17 +999,37 @@ amgw_media_loops_size (AmgwMediaLoops *pool)
 GMainContext *
 amgw_media_loops_acquire (AmgwMediaLoops *pool)
 {
+  return amgw_media_loops_acquire_keyed (pool, NULL);
+}
+
+GMainContext *
+amgw_media_loops_acquire_keyed (AmgwMediaLoops *pool, const char *key)
+{
   MediaLoop *best = NULL;
+  Keyed *k;
 
   g_return_val_if_fail (pool != NULL, NULL);
 
   g_mutex_lock (&pool->lock);
-  for (guint i = 0; i < pool->n_loops; i++) {
-    if (best == NULL || pool->loops[i].users < best->users)
-      best = &pool->loops[i];
+  k = key != NULL ? g_hash_table_lookup (pool->keyed, key) : NULL;
+  if (k != NULL) {
+    best = k->loop;
+    k->count++;
+  } else {
+    for (guint i = 0; i < pool->n_loops; i++) {
+      if (best == NULL || pool->loops[i].users < best->users)
+        best = &pool->loops[i];
+    }
+    if (key != NULL) {
+      k = g_new0 (Keyed, 1);
+      k->loop = best;
+      k->count = 1;
+      g_hash_table_insert (pool->keyed, g_strdup (key), k);
+    }
   }
   best->users++;
-  GST_DEBUG ("acquired amgw-media-%u (%u users)", best->index, best->users);
+  GST_DEBUG ("acquired amgw-media-%u (%u users)%s%s", best->index, best->users,
+      key != NULL ? " for " : "", key != NULL ? key : "");
   g_mutex_unlock (&pool->lock);
 
   return g_main_context_ref (best->context);
@@ -1010,6 +1038,14 @@ amgw_media_loops_acquire (AmgwMediaLoops *pool)
 void
 amgw_media_loops_release (AmgwMediaLoops *pool, GMainContext *ctx)
 {
+  amgw_media_loops_release_keyed (pool, ctx, NULL);
+}
+
+void
+amgw_media_loops_release_keyed (AmgwMediaLoops *pool, GMainContext *ctx, const char *key)
+{
+  Keyed *k;
+
   g_return_if_fail (pool != NULL);
   g_return_if_fail (ctx != NULL);
 
@@ -1024,6 +1060,9 @@ amgw_media_loops_release (AmgwMediaLoops *pool, GMainContext *ctx)
       g_critical ("amgw_media_loops_release: amgw-media-%u has no users", i);
       return;
     }
+    k = key != NULL ? g_hash_table_lookup (pool->keyed, key) : NULL;
+    if (k != NULL && k->loop == loop && --k->count == 0)
+      g_hash_table_remove (pool->keyed, key);
     loop->users--;
     GST_DEBUG ("released amgw-media-%u (%u users)", i, loop->users);
     g_mutex_unlock (&pool->lock);

@@ -150,7 +150,7 @@ leg_unref (WebrtcLeg *w)
   g_mutex_clear (&w->lock);
   g_mutex_clear (&w->sink_lock);
   if (w->media_ctx)
-    amgw_media_loops_release (shared.loops, w->media_ctx);
+    amgw_media_loops_release_keyed (shared.loops, w->media_ctx, w->sid);
   g_main_context_unref (w->control_ctx);
   g_free (w->sid);
   g_free (w);
@@ -1300,7 +1300,7 @@ webrtc_factory (AmgwLegRole role, const char *protocol, const char *session_id, 
   g_mutex_init (&w->lock);
   g_mutex_init (&w->sink_lock);
   w->control_ctx = g_main_context_ref_thread_default ();
-  w->media_ctx = amgw_media_loops_acquire (shared.loops);
+  w->media_ctx = amgw_media_loops_acquire_keyed (shared.loops, session_id);
   w->sdp_session = ((guint64) g_random_int () << 31) | g_random_int ();
   w->local_ssrc = g_random_int ();
   w->out.ssrc = w->local_ssrc;

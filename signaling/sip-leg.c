@@ -1213,7 +1213,8 @@ sip_dial (AmgwLeg *base, const AmgwDialTarget *target, GError **error)
   if (target->callee == NULL)
     leg->digits = dtmf_digits (template, target);
 
-  leg->media_context = amgw_media_loops_acquire (ua.loops);
+  /* The call's other leg runs on the same loop (the key: the call's id). */
+  leg->media_context = amgw_media_loops_acquire_keyed (ua.loops, leg_id (leg));
   params.config = cfg;
   params.media_context = leg->media_context;
   params.security = sips ? AMGW_RTP_SDES_SRTP : AMGW_RTP_PLAIN;
@@ -1312,7 +1313,7 @@ sip_finalize (AmgwLeg *base)
   }
   g_clear_pointer (&leg->rtp, amgw_rtp_session_free);
   if (leg->media_context != NULL) {
-    amgw_media_loops_release (ua.loops, leg->media_context);
+    amgw_media_loops_release_keyed (ua.loops, leg->media_context, leg_id (leg));
     g_main_context_unref (leg->media_context);
   }
   if (leg->h != NULL) {

@@ -67,6 +67,15 @@ GMainContext *amgw_media_loops_acquire (AmgwMediaLoops *loops);
  * loop without users, is a programming error (g_critical). */
 void amgw_media_loops_release (AmgwMediaLoops *loops, GMainContext *ctx);
 
+/* As amgw_media_loops_acquire(), but users that acquire with the same @key
+ * while one of them still holds it get the same loop: a call's legs (@key:
+ * the call's session id) share one thread, so a call's media never crosses
+ * threads and the loops balance by calls, whatever each leg costs.  NULL
+ * @key: as amgw_media_loops_acquire().  Pair with
+ * amgw_media_loops_release_keyed() and the same @key. */
+GMainContext *amgw_media_loops_acquire_keyed (AmgwMediaLoops *loops, const char *key);
+void amgw_media_loops_release_keyed (AmgwMediaLoops *loops, GMainContext *ctx, const char *key);
+
 /* How many users loop @index (0 .. size - 1) has. */
 guint amgw_media_loops_users (AmgwMediaLoops *loops, guint index);
 

@@ -521,6 +521,58 @@ test_registered_reuse (void)
   g_object_unref (b.sock);
 }
 
+/* Users with the same key share a loop while one of them holds it; the
+ * loops still balance, by keys (calls), not by users (legs). */
+static void
+test_acquire_keyed (Fixture *f, gconstpointer data)
+{
+  GMainContext *a1, *a2, *b1, *b2, *c1, *c2, *c3, *a3;
+
+  a1 = amgw_media_loops_acquire_keyed (f->loops, "call-a");
+  b1 = amgw_media_loops_acquire_keyed (f->loops, "call-b");
+  a2 = amgw_media_loops_acquire_keyed (f->loops, "call-a");
+  b2 = amgw_media_loops_acquire_keyed (f->loops, "call-b");
+  g_assert_true (a1 == a2);
+  g_assert_true (b1 == b2);
+  g_assert_true (a1 != b1);   /* two loops, two calls: one each */
+  g_assert_cmpuint (amgw_media_loops_users (f->loops, 0), ==, 2);
+  g_assert_cmpuint (amgw_media_loops_users (f->loops, 1), ==, 2);
+
+  /* Unkeyed users are placed as before. */
+  c1 = amgw_media_loops_acquire (f->loops);
+  g_assert_true (c1 == amgw_media_loops_get_context (f->loops, 0));
+
+  /* The key goes with its last holder.  Loop 0 has "call-a" twice and c1,
+   * loop 1 "call-b" twice.  With "call-a" gone and two more unkeyed users
+   * (both to loop 0: 1, then 2 against 2), loop 0 has 3 users, loop 1 has 2:
+   * a new "call-a" goes to loop 1, as any new call would. */
+  g_assert_true (a1 == amgw_media_loops_get_context (f->loops, 0));
+  amgw_media_loops_release_keyed (f->loops, a1, "call-a");
+  amgw_media_loops_release_keyed (f->loops, a2, "call-a");
+  c2 = amgw_media_loops_acquire (f->loops);
+  c3 = amgw_media_loops_acquire (f->loops);
+  g_assert_cmpuint (amgw_media_loops_users (f->loops, 0), ==, 3);
+  a3 = amgw_media_loops_acquire_keyed (f->loops, "call-a");
+  g_assert_true (a3 == amgw_media_loops_get_context (f->loops, 1));
+
+  amgw_media_loops_release_keyed (f->loops, a3, "call-a");
+  amgw_media_loops_release_keyed (f->loops, b1, "call-b");
+  amgw_media_loops_release_keyed (f->loops, b2, "call-b");
+  amgw_media_loops_release (f->loops, c1);
+  amgw_media_loops_release (f->loops, c2);
+  amgw_media_loops_release (f->loops, c3);
+  for (guint i = 0; i < 2; i++)
+    g_assert_cmpuint (amgw_media_loops_users (f->loops, i), ==, 0);
+  g_main_context_unref (c2);
+  g_main_context_unref (c3);
+  g_main_context_unref (a1);
+  g_main_context_unref (a2);
+  g_main_context_unref (a3);
+  g_main_context_unref (b1);
+  g_main_context_unref (b2);
+  g_main_context_unref (c1);
+}
+
 /* ---- timers and watches (media-loops.h) ---- */
 
 #define N_TIMERS 40
@@ -840,6 +892,8 @@ main (int argc, char **argv)
   g_test_add_data_func ("/media-loops/batching/1000us-registered", GUINT_TO_POINTER (1000 | 1),
       test_batching);
   g_test_add_func ("/media-loops/registered-reuse", test_registered_reuse);
+  g_test_add ("/media-loops/acquire-keyed", Fixture, GUINT_TO_POINTER (2), fixture_set_up,
+      test_acquire_keyed, fixture_tear_down);
   g_test_add ("/media-loops/timers/order", Fixture, GUINT_TO_POINTER (1), fixture_set_up,
       test_timers_order, fixture_tear_down);
   g_test_add ("/media-loops/timers/lifecycle", Fixture, GUINT_TO_POINTER (1), fixture_set_up,
