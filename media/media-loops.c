@@ -20,10 +20,11 @@
  * interval (amgw_media_loops_set_batching()); 0 turns it off.
  *
  * Registered sockets.  The same poll function keeps the sockets of calls
- * (amgw_media_loops_register_socket(): the SIP leg's RTP and RTCP, libnice's
- * host candidates) in an epoll set of the loop's: poll() then sees one
- * descriptor for all of them instead of one each, and the kernel's cost of a
- * wake-up no longer grows with the calls on the loop.  GLib still dispatches
+ * whose GSources another library makes (amgw_media_loops_register_socket():
+ * libnice's host candidates; amgw's own sockets are watches, below) in an
+ * epoll set of the loop's: poll() then sees one descriptor for all of them
+ * instead of one each, and the kernel's cost of a wake-up no longer grows
+ * with the calls on the loop.  GLib still dispatches
  * their sources: the poll function fills in the revents GLib asked for from
  * what epoll_wait() reports.  Only the descriptors in GLib's array are
  * enabled (a registered socket whose source is gone or blocked is disabled,
