@@ -12,7 +12,18 @@
  * reading and writing) are released whenever the connection is idle (no
  * retransmission timer running) and allocated again just before every later
  * call into OpenSSL: a retransmitted peer flight, an alert, close_notify.
- * Connected calls then keep only the SSL state itself.
+ *
+ * What is left, the SSL itself, is still about 39 KB a call (OpenSSL keeps
+ * its 22-KB handshake buffer for as long as a DTLS connection lives, in case
+ * the peer retransmits its last flight).  Once the owner has seen the peer
+ * use the keys (amgw_dtls_confirm_peer(): a packet protected with them was
+ * authenticated), the peer has finished its handshake, and DTLS has nothing
+ * left to do for a WebRTC audio call but say close_notify at the end.  So
+ * the close_notify record is made then (OpenSSL writes it, the next record
+ * of the epoch, which nothing else will follow) and kept, a few dozen
+ * bytes, for amgw_dtls_free() to send, and the SSL is freed.  Records the
+ * peer sends after that (its close_notify, an alert) can no longer be
+ * authenticated; they are dropped, and closed() is no longer called.
  */
 #include "amgw/dtls.h"
 #include "amgw/media-loops.h"
@@ -107,6 +118,10 @@ struct _AmgwDtls {
   State state;
   SSL *ssl;                    /* (owned) (nullable) from start; owns the BIO */
   gboolean buffers_released;   /* SSL_free_buffers() ran; reallocate before using @ssl */
+  gboolean confirmed;          /* amgw_dtls_confirm_peer(): retire @ssl when idle */
+  GBytes *farewell;            /* (owned) (nullable) our close_notify, made when @ssl was
+                                * retired (then NULL while still connected) */
+  gboolean late_logged;        /* a record after retiring was logged */
   guint8 remote_fp[FINGERPRINT_BYTES];
   gboolean have_remote_fp;
   gboolean remote_fp_malformed;
@@ -655,19 +670,57 @@ arm_retransmit (AmgwDtls *d)
 /* ------------------------------------------------------------------------ */
 /* OpenSSL's record buffers while connected */
 
-/* Connected (or closed by the peer) and idle: give the read and write
- * buffers back (SSL_free_buffers refuses while a record is half read or
- * written).  Not while a timer runs: a retransmission would need them at
- * once. */
+static gboolean restore_buffers (AmgwDtls *d);
+
+/* Connected, confirmed by the peer and idle (no retransmission due): makes
+ * our close_notify and keeps it, then frees the SSL.  See the file comment. */
+static void
+retire_ssl (AmgwDtls *d)
+{
+  GBytes *datagram;
+
+  g_assert (g_queue_is_empty (&d->outgoing));
+  if (!restore_buffers (d))
+    return;   /* out of memory: keep the SSL, try again when next idle */
+  ERR_clear_error ();
+  SSL_shutdown (d->ssl);   /* writes close_notify to d->outgoing */
+  ERR_clear_error ();
+  /* One record, so one datagram; anything else would be unexpected. */
+  datagram = g_queue_pop_head (&d->outgoing);
+  if (datagram != NULL && g_queue_is_empty (&d->outgoing)) {
+    d->farewell = datagram;
+  } else {
+    GST_WARNING ("[%s] close_notify was not one datagram: none will be sent", d->name);
+    g_clear_pointer (&datagram, g_bytes_unref);
+    g_queue_clear_full (&d->outgoing, (GDestroyNotify) g_bytes_unref);
+  }
+  stop_timers (d);
+  SSL_free (d->ssl);   /* and the BIO */
+  d->ssl = NULL;
+  d->buffers_released = FALSE;
+  GST_DEBUG ("[%s] the peer uses the keys: DTLS state freed, close_notify kept (%"
+      G_GSIZE_FORMAT " bytes)", d->name, d->farewell ? g_bytes_get_size (d->farewell) : 0);
+}
+
+/* Connected (or closed by the peer) and idle: retire the SSL if the peer
+ * confirmed, else give the read and write buffers back (SSL_free_buffers
+ * refuses while a record is half read or written).  Not while a timer runs:
+ * a retransmission would need them at once. */
 static void
 release_buffers (AmgwDtls *d)
 {
   struct timeval tv;
 
-  if (d->freed || d->ssl == NULL || d->buffers_released ||
+  if (d->freed || d->ssl == NULL ||
       (d->state != STATE_CONNECTED && d->state != STATE_CLOSED))
     return;
   if (DTLSv1_get_timeout (d->ssl, &tv) == 1)
+    return;
+  if (d->confirmed && d->state == STATE_CONNECTED) {
+    retire_ssl (d);
+    return;
+  }
+  if (d->buffers_released)
     return;
   if (SSL_free_buffers (d->ssl) == 1) {
     d->buffers_released = TRUE;
@@ -698,6 +751,7 @@ finalize (AmgwDtls *d)
   stop_timers (d);
   g_queue_clear_full (&d->outgoing, (GDestroyNotify) g_bytes_unref);
   g_queue_clear_full (&d->early, (GDestroyNotify) g_bytes_unref);
+  g_clear_pointer (&d->farewell, g_bytes_unref);
   if (d->ssl != NULL)
     SSL_free (d->ssl);   /* and the BIO */
   amgw_dtls_cert_unref (d->cert);
@@ -1238,9 +1292,20 @@ amgw_dtls_receive (AmgwDtls *d, const guint8 *data, gsize len)
     case STATE_CLOSED:
       GST_LOG ("[%s] dropping a datagram after the end", d->name);
       return;
+    case STATE_CONNECTED:
+      if (d->ssl == NULL) {
+        /* Retired: nothing can authenticate it (the peer's close_notify,
+         * most likely, or a forgery). */
+        if (!d->late_logged)
+          GST_INFO ("[%s] ignoring DTLS records after the handshake (the first: content "
+              "type %u, %" G_GSIZE_FORMAT " bytes): the connection's state is released",
+              d->name, data[0], len);
+        d->late_logged = TRUE;
+        return;
+      }
+      break;
     case STATE_HANDSHAKING:
     case STATE_AWAIT_FINGERPRINT:
-    case STATE_CONNECTED:
       break;
   }
 
@@ -1250,6 +1315,17 @@ amgw_dtls_receive (AmgwDtls *d, const guint8 *data, gsize len)
   drive (d);
   d->in_data = NULL;
   leave (d);
+}
+
+void
+amgw_dtls_confirm_peer (AmgwDtls *d)
+{
+  g_return_if_fail (d != NULL);
+
+  if (d->freed || d->confirmed || d->state != STATE_CONNECTED)
+    return;
+  d->confirmed = TRUE;
+  release_buffers (d);   /* retires the SSL now if idle, else when it is */
 }
 
 void
@@ -1266,7 +1342,15 @@ amgw_dtls_free (AmgwDtls *d)
   d->freed = TRUE;
   stop_timers (d);
   g_queue_clear_full (&d->outgoing, (GDestroyNotify) g_bytes_unref);
-  if (d->state == STATE_CONNECTED && restore_buffers (d)) {
+  if (d->state == STATE_CONNECTED && d->ssl == NULL) {
+    if (d->farewell != NULL) {
+      gsize len;
+      const guint8 *data = g_bytes_get_data (d->farewell, &len);
+
+      GST_DEBUG ("[%s] sending close_notify (made when the state was released)", d->name);
+      d->cb.send (data, len, d->user_data);
+    }
+  } else if (d->state == STATE_CONNECTED && restore_buffers (d)) {
     GST_DEBUG ("[%s] sending close_notify", d->name);
     ERR_clear_error ();
     SSL_shutdown (d->ssl);

@@ -84,6 +84,7 @@ struct _WebrtcLeg {
   gboolean gathered;
   gboolean remote_sends, remote_receives;
   gboolean media_up_reported;
+  gboolean dtls_confirmed;          /* amgw_dtls_confirm_peer() called */
 
   /* Shared under @lock. */
   GMutex lock;
@@ -327,6 +328,17 @@ media_up_on_control (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* A packet from the device authenticated with the DTLS-SRTP keys: the device
+ * finished its handshake, so DTLS may release its state (dtls.c). */
+static inline void
+confirm_dtls_peer (WebrtcLeg *w)
+{
+  if (G_UNLIKELY (!w->dtls_confirmed) && w->dtls != NULL) {
+    w->dtls_confirmed = TRUE;
+    amgw_dtls_confirm_peer (w->dtls);
+  }
+}
+
 static void
 on_ice_receive (guint8 *data, gsize len, gpointer user_data)
 {
@@ -357,8 +369,10 @@ on_ice_receive (guint8 *data, gsize len, gpointer user_data)
     else
       w->srtp_drops++;
     g_mutex_unlock (&w->lock);
-    if (ok)
+    if (ok) {
+      confirm_dtls_peer (w);
       read_rtcp (w, buf, n);
+    }
     return;
   }
 
@@ -376,6 +390,7 @@ on_ice_receive (guint8 *data, gsize len, gpointer user_data)
   g_mutex_unlock (&w->lock);
   if (!ok)
     return;
+  confirm_dtls_peer (w);
   if (w->audio)
     amgw_audio_push_rtp (w->audio, buf, n);
   g_mutex_lock (&w->sink_lock);

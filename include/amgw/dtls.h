@@ -101,7 +101,8 @@ typedef struct {
    * message says which.  Called at most once, never after closed(); may
    * follow connected() (a fatal alert later).  Required. */
   void (*failed) (const GError *error, gpointer user_data);
-  /* The peer sent close_notify (after connected()).  (nullable) */
+  /* The peer sent close_notify (after connected(), and before
+   * amgw_dtls_confirm_peer() took effect).  (nullable) */
   void (*closed) (gpointer user_data);
 } AmgwDtlsCallbacks;
 
@@ -140,6 +141,14 @@ void amgw_dtls_start (AmgwDtls *d);
  * after failed() or closed().  @data is not kept. */
 void amgw_dtls_receive (AmgwDtls *d, const guint8 *data, gsize len);
 gboolean amgw_dtls_is_connected (AmgwDtls *d);
+/* Tells a connected AmgwDtls that the peer has finished its handshake: a
+ * packet protected with the keys from connected() was authenticated.  The
+ * OpenSSL state (~39 KB) is then freed as soon as no retransmission is due;
+ * our close_notify is made at that moment and kept for amgw_dtls_free().
+ * DTLS records received after that are dropped unread (nothing could
+ * authenticate them) and closed() is not called.  Once is enough; later
+ * calls, and calls before connected(), do nothing. */
+void amgw_dtls_confirm_peer (AmgwDtls *d);
 /* Sends close_notify (through send(), from inside this call) if connected,
  * cancels the timers and releases everything; no callback after it returns.
  * From inside a callback, the memory goes when that callback returns. */

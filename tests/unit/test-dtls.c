@@ -8,6 +8,7 @@
 
 #include <gst/gst.h>
 #include <glib/gstdio.h>
+#include <malloc.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -93,6 +94,7 @@ struct _Peer {
   guint dropped_after;
   gsize largest;
   guint received;           /* datagrams delivered to us */
+  guint received_at_mark;
   guint sends_while_freeing;
 
   /* what the callbacks saw */
@@ -492,6 +494,13 @@ server_closed (Fixture *f)
   return f->server.closed_count > 0;
 }
 
+/* The client was handed a datagram after the server was freed. */
+static gboolean
+client_received_close (Fixture *f)
+{
+  return f->server.dtls == NULL && f->client.received > f->client.received_at_mark;
+}
+
 static gboolean
 server_received (Fixture *f)
 {
@@ -757,6 +766,95 @@ test_free_in_closed (Fixture *f, gconstpointer data)
   g_assert_true (wait_for (f, server_closed, HANDSHAKE_WAIT_MS));
   g_assert_null (f->server.dtls);
   g_assert_cmpuint (f->server.sends_while_freeing, ==, 0);   /* closed: nothing to say */
+}
+
+/* ------------------------------------------------------------------------ */
+/* releasing the state once the peer uses the keys */
+
+static gsize
+heap_in_use (void)
+{
+  struct mallinfo2 mi = mallinfo2 ();
+
+  return mi.uordblks;
+}
+
+/* The peer's packets authenticate (check_keys_and_srtp): the confirmed side
+ * frees OpenSSL's state, ignores records after that, and still says
+ * close_notify when freed, which the other side's OpenSSL authenticates. */
+static void
+confirm_then_close (Fixture *f, Peer *me)
+{
+  Peer *peer = me->other;
+  gsize before, after;
+
+  make_peers (f);
+  handshake (f);
+  check_keys_and_srtp (f, preferred_profile ());
+  before = heap_in_use ();
+  amgw_dtls_confirm_peer (me->dtls);
+  after = heap_in_use ();
+  g_test_message ("%s: heap in use %" G_GSIZE_FORMAT " -> %" G_GSIZE_FORMAT " bytes", me->label,
+      before, after);
+  g_assert_true (amgw_dtls_is_connected (me->dtls));
+  amgw_dtls_confirm_peer (me->dtls);   /* again: nothing */
+  inject_post_handshake_garbage (me->dtls);
+  spin (f, 50);
+  g_assert_cmpuint (me->failed_count + peer->failed_count, ==, 0);
+  g_assert_true (amgw_dtls_is_connected (me->dtls));
+
+  g_clear_pointer (&me->dtls, amgw_dtls_free);
+  g_assert_cmpuint (me->sends_while_freeing, ==, 1);
+  g_assert_true (wait_for (f, me == &f->client ? server_closed : client_closed,
+          HANDSHAKE_WAIT_MS));
+  g_assert_cmpuint (peer->failed_count, ==, 0);
+  g_assert_cmpuint (peer->closed_count, ==, 1);
+}
+
+static void
+test_confirm_client (Fixture *f, gconstpointer data)
+{
+  confirm_then_close (f, &f->client);
+}
+
+static void
+test_confirm_server (Fixture *f, gconstpointer data)
+{
+  confirm_then_close (f, &f->server);
+}
+
+/* After confirming, the peer's close_notify can no longer be authenticated:
+ * it is dropped (no closed(), no failure), and our own close_notify still
+ * goes out when freed.  Without the release, closed() would be called. */
+static void
+test_confirm_peer_closes (Fixture *f, gconstpointer data)
+{
+  make_peers (f);
+  handshake (f);
+  amgw_dtls_confirm_peer (f->client.dtls);
+  f->client.received_at_mark = f->client.received;
+  g_clear_pointer (&f->server.dtls, amgw_dtls_free);
+  g_assert_cmpuint (f->server.sends_while_freeing, ==, 1);
+  g_assert_true (wait_for (f, client_received_close, HANDSHAKE_WAIT_MS));
+  spin (f, 50);
+  g_assert_cmpuint (f->client.closed_count, ==, 0);
+  g_assert_cmpuint (f->client.failed_count, ==, 0);
+  g_assert_true (amgw_dtls_is_connected (f->client.dtls));
+  g_clear_pointer (&f->client.dtls, amgw_dtls_free);
+  g_assert_cmpuint (f->client.sends_while_freeing, ==, 1);
+}
+
+/* Before connected() confirming does nothing: the state stays, and the
+ * peer's close_notify is heard. */
+static void
+test_confirm_early (Fixture *f, gconstpointer data)
+{
+  make_peers (f);
+  amgw_dtls_confirm_peer (f->client.dtls);
+  handshake (f);
+  g_clear_pointer (&f->server.dtls, amgw_dtls_free);
+  g_assert_true (wait_for (f, client_closed, HANDSHAKE_WAIT_MS));
+  g_assert_cmpuint (f->client.failed_count, ==, 0);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1336,6 +1434,10 @@ main (int argc, char **argv)
   ADD ("/dtls/handshake/no-common-profile", test_handshake_no_common_profile);
   ADD ("/dtls/handshake/set-profiles-invalid", test_set_profiles_invalid);
   ADD ("/dtls/close", test_close);
+  ADD ("/dtls/confirm/client", test_confirm_client);
+  ADD ("/dtls/confirm/server", test_confirm_server);
+  ADD ("/dtls/confirm/peer-closes", test_confirm_peer_closes);
+  ADD ("/dtls/confirm/early", test_confirm_early);
   ADD ("/dtls/fingerprint/client-mismatch", test_fingerprint_client_mismatch);
   ADD ("/dtls/fingerprint/server-mismatch", test_fingerprint_server_mismatch);
   ADD ("/dtls/fingerprint/malformed", test_fingerprint_malformed);
