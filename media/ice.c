@@ -424,6 +424,7 @@ on_receive (NiceAgent *agent, guint stream_id, guint component_id, guint len, gc
 
   if (ice->closed || ice->cb.receive == NULL)
     return;
+  amgw_media_loops_unblock_current_source ();   /* libnice's socket source */
   ice->busy++;
   ice->cb.receive ((guint8 *) buf, len, ice->user_data);
   ice->busy--;

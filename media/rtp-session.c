@@ -21,6 +21,7 @@
  * (@closed, control loop only) nothing is reported any more, and the media
  * loop tears the sockets, timers and pipeline down.
  */
+#define _GNU_SOURCE   /* recvmmsg */
 #include "amgw/rtp-session.h"
 
 #include "amgw/media-loops.h"
@@ -683,29 +684,53 @@ receive_rtcp (AmgwRtpSession *s, guint8 *buf, gsize n, const struct sockaddr_sto
   g_mutex_unlock (&s->lock);
 }
 
+/* Datagrams read with one recvmmsg(): a socket that gives fewer than this is
+ * drained, so the usual read-until-EAGAIN costs no second system call. */
+#define RECV_BATCH 8
+
 static gboolean
 on_socket_readable (GSocket *sock, GIOCondition cond, gpointer data)
 {
   AmgwRtpSession *s = data;
-  guint8 buf[AMGW_MAX_DATAGRAM_BYTES + AMGW_SRTP_MAX_TRAILER];
+  guint8 bufs[RECV_BATCH][AMGW_MAX_DATAGRAM_BYTES + AMGW_SRTP_MAX_TRAILER];
+  struct sockaddr_storage from[RECV_BATCH];
+  struct iovec iov[RECV_BATCH];
+  struct mmsghdr msgs[RECV_BATCH];
   gboolean rtcp_port = sock == s->rtcp_sock;
+  int fd = g_socket_get_fd (sock);
 
   (void) cond;
-  for (guint i = 0; i < MAX_RECV_PER_WAKEUP; i++) {
-    struct sockaddr_storage from;
-    socklen_t from_len = sizeof from;
-    ssize_t r = recvfrom (g_socket_get_fd (sock), buf, sizeof buf, MSG_DONTWAIT,
-        (struct sockaddr *) &from, &from_len);
+  for (guint total = 0; total < MAX_RECV_PER_WAKEUP;) {
+    int n;
 
-    if (r < 0)
+    memset (msgs, 0, sizeof msgs);
+    for (guint i = 0; i < RECV_BATCH; i++) {
+      iov[i].iov_base = bufs[i];
+      iov[i].iov_len = sizeof bufs[i];
+      msgs[i].msg_hdr.msg_name = &from[i];
+      msgs[i].msg_hdr.msg_namelen = sizeof from[i];
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    n = recvmmsg (fd, msgs, RECV_BATCH, MSG_DONTWAIT, NULL);
+    if (n <= 0)
       break;
-    if (r < 8 || (gsize) r > AMGW_MAX_DATAGRAM_BYTES)
-      continue;
-    /* RFC 5761: on a muxed port, RTCP packet types are 192..223. */
-    if (rtcp_port || (buf[1] >= 192 && buf[1] <= 223))
-      receive_rtcp (s, buf, (gsize) r, &from, from_len, rtcp_port);
-    else
-      receive_rtp (s, buf, (gsize) r, &from, from_len);
+    for (int i = 0; i < n; i++) {
+      guint8 *buf = bufs[i];
+      gsize r = msgs[i].msg_len;
+      socklen_t from_len = msgs[i].msg_hdr.msg_namelen;
+
+      if (r < 8 || r > AMGW_MAX_DATAGRAM_BYTES || (msgs[i].msg_hdr.msg_flags & MSG_TRUNC))
+        continue;
+      /* RFC 5761: on a muxed port, RTCP packet types are 192..223. */
+      if (rtcp_port || (buf[1] >= 192 && buf[1] <= 223))
+        receive_rtcp (s, buf, r, &from[i], from_len, rtcp_port);
+      else
+        receive_rtp (s, buf, r, &from[i], from_len);
+    }
+    total += (guint) n;
+    if (n < RECV_BATCH)
+      break;
   }
   return G_SOURCE_CONTINUE;
 }

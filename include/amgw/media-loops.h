@@ -57,6 +57,14 @@ void amgw_media_loops_set_batching (AmgwMediaLoops *loops, guint interval_us);
 void amgw_media_loops_register_socket (GMainContext *ctx, GSocket *sock);
 void amgw_media_loops_unregister_socket (GMainContext *ctx, GSocket *sock);
 
+/* From inside the dispatch of a GSource another library made on a pool's
+ * loop (libnice's socket sources: from its receive callback): once this
+ * dispatch is over, the source may recurse, so that GLib no longer takes its
+ * descriptors out of the poll set and back for each dispatch (two eventfd
+ * writes each; media-loops.c).  Cheap after the first call for a source;
+ * nothing on any other thread or context. */
+void amgw_media_loops_unblock_current_source (void);
+
 guint amgw_media_loops_size (AmgwMediaLoops *loops);
 
 /* The context of the loop with the fewest users (the lowest index on a tie),

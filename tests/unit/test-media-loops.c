@@ -867,6 +867,58 @@ test_watches (Fixture *f, gconstpointer data)
     g_main_context_release (own);
 }
 
+/* A socket source another library made (as libnice makes its own), whose
+ * callback asks to be unblocked: from some later dispatch on it may recurse,
+ * and it is still dispatched for every datagram (not left blocked, as it
+ * would be if the flag were set while GLib dispatches it). */
+typedef struct {
+  gint received;
+  gint recursing;   /* dispatches that found the source may recurse */
+} ForeignArg;
+
+static gboolean
+foreign_cb (GSocket *sock, GIOCondition cond, gpointer data)
+{
+  ForeignArg *a = data;
+  char buf[16];
+
+  while (g_socket_receive (sock, buf, sizeof buf, NULL, NULL) > 0)
+    g_atomic_int_inc (&a->received);
+  if (g_source_get_can_recurse (g_main_current_source ()))
+    g_atomic_int_inc (&a->recursing);
+  amgw_media_loops_unblock_current_source ();
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+test_unblock_foreign (Fixture *f, gconstpointer data)
+{
+  GMainContext *ctx = amgw_media_loops_get_context (f->loops, 0);
+  GSocketAddress *addr = NULL;
+  g_autoptr (GSocket) rx = bound_udp (&addr);
+  g_autoptr (GSocket) tx = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, 0, NULL);
+  GSource *source = g_socket_create_source (rx, G_IO_IN, NULL);
+  ForeignArg a = { 0, };
+
+  g_source_set_callback (source, (GSourceFunc) (void (*) (void)) foreign_cb, &a, NULL);
+  g_source_attach (source, ctx);
+  /* Outside a dispatch, and on another thread: nothing happens. */
+  amgw_media_loops_unblock_current_source ();
+  for (gint i = 1; i <= 5; i++) {
+    gint64 end = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+
+    g_assert_cmpint (g_socket_send_to (tx, addr, "rtp", 3, NULL, NULL), ==, 3);
+    while (g_atomic_int_get (&a.received) < i && g_get_monotonic_time () < end)
+      g_usleep (1000);
+    g_assert_cmpint (g_atomic_int_get (&a.received), ==, i);
+  }
+  g_assert_true (g_source_get_can_recurse (source));
+  g_assert_cmpint (g_atomic_int_get (&a.recursing), >=, 3);
+  g_source_destroy (source);
+  g_source_unref (source);
+  g_object_unref (addr);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -901,6 +953,8 @@ main (int argc, char **argv)
   g_test_add ("/media-loops/timers/lifecycle-plain-context", Fixture,
       GUINT_TO_POINTER (ON_PLAIN_CONTEXT),
       fixture_set_up, test_timers_lifecycle, fixture_tear_down);
+  g_test_add ("/media-loops/unblock-foreign", Fixture, GUINT_TO_POINTER (1), fixture_set_up,
+      test_unblock_foreign, fixture_tear_down);
   g_test_add ("/media-loops/watches", Fixture, GUINT_TO_POINTER (1), fixture_set_up,
       test_watches, fixture_tear_down);
   g_test_add ("/media-loops/watches-plain-context", Fixture, GUINT_TO_POINTER (ON_PLAIN_CONTEXT),
