@@ -679,9 +679,8 @@ retire_ssl (AmgwDtls *d)
 {
   GBytes *datagram;
 
-  g_assert (g_queue_is_empty (&d->outgoing));
-  if (!restore_buffers (d))
-    return;   /* out of memory: keep the SSL, try again when next idle */
+  if (!g_queue_is_empty (&d->outgoing) || !restore_buffers (d))
+    return;   /* not idle after all, or out of memory: try again when next idle */
   ERR_clear_error ();
   SSL_shutdown (d->ssl);   /* writes close_notify to d->outgoing */
   ERR_clear_error ();
