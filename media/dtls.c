@@ -1341,27 +1341,22 @@ amgw_dtls_free (AmgwDtls *d)
   d->freed = TRUE;
   stop_timers (d);
   g_queue_clear_full (&d->outgoing, (GDestroyNotify) g_bytes_unref);
-  if (d->state == STATE_CONNECTED && d->ssl == NULL) {
-    if (d->farewell != NULL) {
-      gsize len;
-      const guint8 *data = g_bytes_get_data (d->farewell, &len);
-
-      GST_DEBUG ("[%s] sending close_notify (made when the state was released)", d->name);
-      d->cb.send (data, len, d->user_data);
-    }
-  } else if (d->state == STATE_CONNECTED && restore_buffers (d)) {
+  if (d->state == STATE_CONNECTED && d->ssl == NULL && d->farewell != NULL) {
+    GST_DEBUG ("[%s] sending close_notify (made when the state was released)", d->name);
+    g_queue_push_tail (&d->outgoing, g_steal_pointer (&d->farewell));
+  } else if (d->state == STATE_CONNECTED && d->ssl != NULL && restore_buffers (d)) {
     GST_DEBUG ("[%s] sending close_notify", d->name);
     ERR_clear_error ();
     SSL_shutdown (d->ssl);
     ERR_clear_error ();
-    /* Sent here, while the caller's transport surely still exists. */
-    while ((datagram = g_queue_pop_head (&d->outgoing)) != NULL) {
-      gsize len;
-      const guint8 *data = g_bytes_get_data (datagram, &len);
+  }
+  /* Sent here, while the caller's transport surely still exists. */
+  while ((datagram = g_queue_pop_head (&d->outgoing)) != NULL) {
+    gsize len;
+    const guint8 *data = g_bytes_get_data (datagram, &len);
 
-      d->cb.send (data, len, d->user_data);
-      g_bytes_unref (datagram);
-    }
+    d->cb.send (data, len, d->user_data);
+    g_bytes_unref (datagram);
   }
   d->state = STATE_CLOSED;
   if (d->busy == 0)
