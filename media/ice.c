@@ -57,6 +57,7 @@ ensure_debug_category (void)
 struct _AmgwIce {
   guint id;                     /* for "[ice N]" in logs */
   GMainContext *context;        /* the media loop's (a ref) */
+  AmgwMediaNest *nest;          /* libnice's sources: a context of their own on the loop */
   NiceAgent *agent;
   guint stream_id;
 
@@ -78,7 +79,6 @@ struct _AmgwIce {
   guint busy;                   /* user callbacks in progress */
   gboolean closed;              /* amgw_ice_free() was called */
   GSource *destroy_source;      /* deferred destruction after a receive */
-  GPtrArray *polled;            /* GSocket: libnice's, registered with the loop's epoll set */
 };
 
 #define ICE_ASSERT_THREAD(ice) g_assert (g_main_context_is_owner ((ice)->context))
@@ -348,13 +348,6 @@ on_gathering_done (NiceAgent *agent, guint stream_id, gpointer data)
     return;
   GST_DEBUG ("[ice %u] gathering done", ice->id);
   ice->gathered = TRUE;
-  /* libnice's sockets, polled through the loop's epoll set from now on
-   * (media-loops.c); any it makes later are polled as before. */
-  if (ice->polled == NULL) {
-    ice->polled = nice_agent_get_sockets (ice->agent, ice->stream_id, ICE_COMPONENT);
-    for (guint i = 0; ice->polled != NULL && i < ice->polled->len; i++)
-      amgw_media_loops_register_socket (ice->context, g_ptr_array_index (ice->polled, i));
-  }
   queue_event (ice, ICE_EVENT_GATHERING_DONE);
 }
 
@@ -492,7 +485,11 @@ amgw_ice_new (GMainContext *media_context, const AmgwIceConfig *cfg, gboolean co
   if (addrs == NULL)
     goto failed;
 
-  ice->agent = nice_agent_new_full (media_context, NICE_COMPATIBILITY_RFC5245,
+  /* libnice's sockets and timers on a context of their own, which the loop
+   * iterates only when one of them is due (media-loops.h, nests). */
+  ice->nest = amgw_media_nest_new (media_context);
+  ice->agent = nice_agent_new_full (amgw_media_nest_get_context (ice->nest),
+      NICE_COMPATIBILITY_RFC5245,
       NICE_AGENT_OPTION_CONSENT_FRESHNESS | NICE_AGENT_OPTION_REGULAR_NOMINATION);
   g_object_set (ice->agent,
       "controlling-mode", controlling,
@@ -576,10 +573,21 @@ failed:
   return NULL;
 }
 
+typedef struct {
+  guint id;
+  AmgwMediaNest *nest;
+} Closing;
+
+/* On the media loop (the task's context is the thread-default one of the
+ * thread that closed: the loop's). */
 static void
 close_done (GObject *agent, GAsyncResult *result, gpointer data)
 {
-  GST_DEBUG ("[ice %u] agent closed (TURN allocations released)", GPOINTER_TO_UINT (data));
+  Closing *closing = data;
+
+  GST_DEBUG ("[ice %u] agent closed (TURN allocations released)", closing->id);
+  amgw_media_nest_free (closing->nest);
+  g_free (closing);
 }
 
 /* Really frees; @ice is closed and no callback is running. */
@@ -594,20 +602,21 @@ ice_destroy (AmgwIce *ice)
     g_source_destroy (ice->destroy_source);
     g_clear_pointer (&ice->destroy_source, g_source_unref);
   }
-  if (ice->polled != NULL) {
-    for (guint i = 0; i < ice->polled->len; i++)
-      amgw_media_loops_unregister_socket (ice->context, g_ptr_array_index (ice->polled, i));
-    g_clear_pointer (&ice->polled, g_ptr_array_unref);
-  }
   if (ice->agent != NULL) {
+    Closing *closing = g_new0 (Closing, 1);
+
     if (ice->stream_id != 0)
-      nice_agent_attach_recv (ice->agent, ice->stream_id, ICE_COMPONENT, ice->context, NULL,
-          NULL);
+      nice_agent_attach_recv (ice->agent, ice->stream_id, ICE_COMPONENT,
+          amgw_media_nest_get_context (ice->nest), NULL, NULL);
     g_signal_handlers_disconnect_by_data (ice->agent, ice);
-    /* The task keeps the agent alive until the TURN allocations are gone. */
-    nice_agent_close_async (ice->agent, close_done, GUINT_TO_POINTER (ice->id));
+    /* The task keeps the agent alive until the TURN allocations are gone,
+     * and the nest must keep running it till then. */
+    closing->id = ice->id;
+    closing->nest = g_steal_pointer (&ice->nest);
+    nice_agent_close_async (ice->agent, close_done, closing);
     g_clear_object (&ice->agent);
   }
+  g_clear_pointer (&ice->nest, amgw_media_nest_free);
   GST_DEBUG ("[ice %u] freed", ice->id);
   g_array_unref (ice->events);
   g_main_context_unref (ice->context);
@@ -646,8 +655,8 @@ amgw_ice_gather (AmgwIce *ice, GError **error)
   set_state (ice, AMGW_ICE_GATHERING);
   if (!nice_agent_gather_candidates (ice->agent, ice->stream_id))
     goto gather_failed;
-  nice_agent_attach_recv (ice->agent, ice->stream_id, ICE_COMPONENT, ice->context, on_receive,
-      ice);
+  nice_agent_attach_recv (ice->agent, ice->stream_id, ICE_COMPONENT,
+      amgw_media_nest_get_context (ice->nest), on_receive, ice);
   GST_DEBUG ("[ice %u] gathering", ice->id);
   return TRUE;
 

@@ -45,6 +45,24 @@
  * thread while it dispatches, so each keeps a reference while its callback
  * runs, and a watch cleared meanwhile is no longer found by its id.
  *
+ * Nests.  libnice makes its sources (a socket each, two timers) on the
+ * context it is given, so on a loop's context they would still be walked at
+ * every wake-up, a handful per call.  Each agent gets a nest instead: a
+ * GMainContext of its own that the loop thread acquires for good (so
+ * libnice's receive callback runs at once, not from an idle), created with
+ * ownerless polling (so that a source attached by the owning thread signals
+ * the context's wake-up too).  The loop runs GLib's steps on it by hand:
+ * prepare and query after each dispatch, the descriptors asked for into the
+ * watches' epoll set (data.u64: NEST_ID_BIT, the nest's serial, the
+ * descriptor), the timeout into a one-shot timer of the heap; when epoll
+ * reports one of them, or the timer is due, check and dispatch with the
+ * revents epoll gave.  A wake-up then costs the sources of the calls it is
+ * for, not of every call on the loop.  Descriptor numbers are reused, so a
+ * registration also remembers which socket the number was (its device and
+ * inode): a nest whose wake-up fired (a source came or went) compares them
+ * all again, and a number now another socket's is registered anew and never
+ * removed in the other's name.
+ *
  * Sources that may recurse.  While GLib dispatches a source that may not
  * recurse (the default), it takes the source's descriptors out of the
  * context's poll set and puts them back afterwards, and each of those two
@@ -62,6 +80,7 @@
 
 #include <errno.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gio/gio.h>
@@ -120,6 +139,12 @@ typedef struct {
   /* The loop thread's own: sources another library made, to be let recurse
    * once their dispatch is over (amgw_media_loops_unblock_current_source()). */
   GPtrArray *to_unblock;    /* GSource (owned refs) */
+
+  /* Nests (media-loops.h), the loop thread's own. */
+  GHashTable *nests;        /* serial -> AmgwMediaNest */
+  guint32 next_nest_serial;
+  GPtrArray *pending_nests; /* AmgwMediaNest (a ref each): events this round */
+  GMainContext *nest_dispatching;   /* the nest being dispatched, if any */
 } MediaLoop;
 
 typedef struct {
@@ -355,7 +380,8 @@ amgw_media_loops_unblock_current_source (void)
     return;
   source = g_main_current_source ();
   if (source == NULL || g_source_get_can_recurse (source) ||
-      g_source_get_context (source) != loop->context)
+      (g_source_get_context (source) != loop->context &&
+          g_source_get_context (source) != loop->nest_dispatching))
     return;
   if (loop->to_unblock->len > 0 &&
       g_ptr_array_index (loop->to_unblock, loop->to_unblock->len - 1) == source)
@@ -729,6 +755,13 @@ amgw_media_timer_clear (AmgwMediaTimer **tp)
 
 /* ---- watches ---- */
 
+/* Nests' descriptors share the watches' epoll set: data.u64 is this bit, the
+ * nest's serial (31 bits) and the descriptor (32 bits). */
+#define NEST_ID_BIT (G_GUINT64_CONSTANT (1) << 63)
+
+static void nest_event (MediaLoop *loop, guint64 id, guint32 events);
+static void nests_run_pending (MediaLoop *loop);
+
 struct _AmgwMediaWatch {
   gint ref;                 /* atomic: the owner's, and the dispatcher's while calling */
   MediaLoop *loop;          /* NULL: not a pool's loop, @source instead */
@@ -773,6 +806,10 @@ watches_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
 
     guint64 id = evs[i].data.u64;   /* the event is packed: not aligned */
 
+    if (id & NEST_ID_BIT) {
+      nest_event (loop, id, evs[i].events);
+      continue;
+    }
     g_mutex_lock (&loop->watch_lock);
     w = g_hash_table_lookup (loop->watches, &id);
     if (w != NULL)
@@ -783,6 +820,8 @@ watches_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
     w->fn (w->sock, (GIOCondition) poll_revents (evs[i].events), w->data);
     watch_unref (w);
   }
+  if (loop->pending_nests->len > 0)
+    nests_run_pending (loop);
   return G_SOURCE_CONTINUE;
 }
 
@@ -850,6 +889,326 @@ amgw_media_watch_clear (AmgwMediaWatch **wp)
     g_mutex_unlock (&w->loop->watch_lock);
   }
   watch_unref (w);
+}
+
+/* ---- nests ---- */
+
+typedef struct {
+  int fd;
+  guint32 events;           /* EPOLL* as registered */
+  dev_t dev;                /* which socket the number was when registered */
+  ino_t ino;
+} NestReg;
+
+struct _AmgwMediaNest {
+  guint ref;                /* the owner's; the loop's while it runs the nest */
+  MediaLoop *loop;          /* NULL: not a pool's loop, @ctx is that context */
+  GMainContext *ctx;        /* (owned) */
+  guint32 serial;
+  gboolean freed;           /* amgw_media_nest_free() was called */
+
+  /* The loop thread's own: */
+  AmgwMediaTimer *timer;    /* one-shot: the context's next timeout */
+  gint64 deadline;          /* what @timer is armed for; -1: not armed */
+  gint max_priority;
+  GArray *fds;              /* GPollFD: the last query (revents: this round's) */
+  gint n_fds;
+  GArray *last;             /* GPollFD: what the registrations were made from */
+  GArray *regs;             /* NestReg: in the loop's watch epoll set */
+  int wakeup_fd;            /* the context's own (GLib's wake-up eventfd) */
+  gboolean resync;
+  gboolean pending;         /* in loop->pending_nests */
+};
+
+static gboolean
+fd_identity (int fd, dev_t *dev, ino_t *ino)
+{
+  struct stat st;
+
+  if (fstat (fd, &st) != 0)
+    return FALSE;
+  *dev = st.st_dev;
+  *ino = st.st_ino;
+  return TRUE;
+}
+
+/* Out of the epoll set, unless the number is another socket's by now (the
+ * old one was closed, and the kernel dropped it from the set then). */
+static void
+nest_reg_remove (AmgwMediaNest *nest, const NestReg *r)
+{
+  dev_t dev;
+  ino_t ino;
+
+  if (fd_identity (r->fd, &dev, &ino) && dev == r->dev && ino == r->ino)
+    epoll_ctl (nest->loop->watch_epfd, EPOLL_CTL_DEL, r->fd, NULL);
+}
+
+static NestReg *
+nest_reg_find (GArray *regs, int fd)
+{
+  for (guint i = 0; i < regs->len; i++) {
+    if (g_array_index (regs, NestReg, i).fd == fd)
+      return &g_array_index (regs, NestReg, i);
+  }
+  return NULL;
+}
+
+/* Brings the epoll set in line with the last query: every descriptor asked
+ * for (a descriptor asked for twice, once with both sets of events), none
+ * other.  Descriptors are told apart by number and socket: a number that
+ * was closed and reused (by this nest or by anyone) is registered anew. */
+static void
+nest_sync (AmgwMediaNest *nest)
+{
+  const GPollFD *fds = (const GPollFD *) nest->fds->data;
+  g_autoptr (GArray) wanted = g_array_new (FALSE, FALSE, sizeof (NestReg));
+
+  for (gint i = 0; i < nest->n_fds; i++) {
+    NestReg *w = nest_reg_find (wanted, fds[i].fd);
+
+    if (fds[i].fd < 0)
+      continue;
+    if (w != NULL) {
+      w->events |= epoll_events (fds[i].events);
+    } else {
+      NestReg n = { .fd = fds[i].fd, .events = epoll_events (fds[i].events) };
+      g_array_append_val (wanted, n);
+    }
+  }
+  for (guint i = 0; i < nest->regs->len; i++) {
+    const NestReg *r = &g_array_index (nest->regs, NestReg, i);
+
+    if (nest_reg_find (wanted, r->fd) == NULL)
+      nest_reg_remove (nest, r);
+  }
+  for (guint i = 0; i < wanted->len; i++) {
+    NestReg *w = &g_array_index (wanted, NestReg, i);
+    const NestReg *r = nest_reg_find (nest->regs, w->fd);
+    struct epoll_event ev = { .events = w->events,
+      .data.u64 = NEST_ID_BIT | ((guint64) nest->serial << 32) | (guint32) w->fd };
+    gboolean same;
+
+    if (!fd_identity (w->fd, &w->dev, &w->ino)) {
+      w->fd = -1;     /* closed already: its source goes at the next query */
+      continue;
+    }
+    same = r != NULL && r->dev == w->dev && r->ino == w->ino;
+    if (same && r->events == w->events)
+      continue;
+    if (epoll_ctl (nest->loop->watch_epfd, same ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, w->fd, &ev) != 0
+        && epoll_ctl (nest->loop->watch_epfd, same ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, w->fd,
+            &ev) != 0) {
+      GST_WARNING ("amgw-media-%u: epoll cannot watch descriptor %d: %s", nest->loop->index,
+          w->fd, g_strerror (errno));
+      w->fd = -1;
+    }
+  }
+  g_array_set_size (nest->regs, 0);
+  for (guint i = 0; i < wanted->len; i++) {
+    if (g_array_index (wanted, NestReg, i).fd >= 0)
+      g_array_append_val (nest->regs, g_array_index (wanted, NestReg, i));
+  }
+  g_array_set_size (nest->last, 0);
+  g_array_append_vals (nest->last, fds, (guint) nest->n_fds);
+  nest->resync = FALSE;
+}
+
+static gboolean
+nest_same_fds (AmgwMediaNest *nest)
+{
+  const GPollFD *fds = (const GPollFD *) nest->fds->data;
+  const GPollFD *last = (const GPollFD *) nest->last->data;
+
+  if (nest->last->len != (guint) nest->n_fds)
+    return FALSE;
+  for (gint i = 0; i < nest->n_fds; i++) {
+    if (fds[i].fd != last[i].fd || fds[i].events != last[i].events)
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* Prepare and query: what the nest waits for next, into the epoll set and
+ * the timer heap. */
+static void
+nest_query (AmgwMediaNest *nest)
+{
+  gint timeout = -1, n;
+  gint64 deadline;
+
+  g_main_context_prepare (nest->ctx, &nest->max_priority);
+  for (;;) {
+    n = g_main_context_query (nest->ctx, nest->max_priority, &timeout,
+        (GPollFD *) nest->fds->data, (gint) nest->fds->len);
+    if (n <= (gint) nest->fds->len)
+      break;
+    g_array_set_size (nest->fds, (guint) n);
+  }
+  nest->n_fds = n;
+  if (nest->resync || !nest_same_fds (nest))
+    nest_sync (nest);
+
+  deadline = timeout < 0 ? -1 : g_get_monotonic_time () + (gint64) timeout * 1000;
+  /* Within a millisecond of what is armed: GLib rounds to milliseconds anyway,
+   * and one that fires early only queries again. */
+  if ((deadline < 0) != (nest->deadline < 0) || ABS (deadline - nest->deadline) >= 1000
+      || timeout == 0) {
+    nest->deadline = deadline;
+    amgw_media_timer_set_ready_time (nest->timer, deadline);
+  }
+}
+
+static void
+nest_unref (AmgwMediaNest *nest)
+{
+  if (--nest->ref > 0)
+    return;
+  if (nest->loop != NULL) {
+    g_main_context_release (nest->ctx);
+    g_array_unref (nest->fds);
+    g_array_unref (nest->last);
+    g_array_unref (nest->regs);
+  }
+  g_main_context_unref (nest->ctx);
+  g_free (nest);
+}
+
+/* Check and dispatch what is due, then query again. */
+static void
+nest_iterate (AmgwMediaNest *nest)
+{
+  MediaLoop *loop = nest->loop;
+  GMainContext *outer = loop->nest_dispatching;
+  const GPollFD *fds = (const GPollFD *) nest->fds->data;
+
+  if (nest->freed)
+    return;
+  for (gint i = 0; i < nest->n_fds; i++) {
+    if (fds[i].fd == nest->wakeup_fd && fds[i].revents != 0)
+      nest->resync = TRUE;   /* the context changed: sources came or went */
+  }
+  nest->ref++;
+  loop->nest_dispatching = nest->ctx;
+  if (g_main_context_check (nest->ctx, nest->max_priority, (GPollFD *) nest->fds->data,
+          nest->n_fds))
+    g_main_context_dispatch (nest->ctx);
+  loop->nest_dispatching = outer;
+  if (loop->to_unblock->len > 0)
+    unblock_pending (loop);
+  if (!nest->freed)
+    nest_query (nest);
+  nest_unref (nest);
+}
+
+static void
+nest_event (MediaLoop *loop, guint64 id, guint32 events)
+{
+  AmgwMediaNest *nest = g_hash_table_lookup (loop->nests,
+      GUINT_TO_POINTER ((guint) ((id >> 32) & 0x7fffffff)));
+  int fd = (int) (guint32) id;
+  GPollFD *fds;
+
+  if (nest == NULL || nest->freed)
+    return;
+  fds = (GPollFD *) nest->fds->data;
+  for (gint i = 0; i < nest->n_fds; i++) {
+    if (fds[i].fd == fd)
+      fds[i].revents |= poll_revents (events) & (fds[i].events | G_IO_ERR | G_IO_HUP);
+  }
+  if (!nest->pending) {
+    nest->pending = TRUE;
+    nest->ref++;
+    g_ptr_array_add (loop->pending_nests, nest);
+  }
+}
+
+static void
+nests_run_pending (MediaLoop *loop)
+{
+  for (guint i = 0; i < loop->pending_nests->len; i++) {
+    AmgwMediaNest *nest = g_ptr_array_index (loop->pending_nests, i);
+
+    nest->pending = FALSE;
+    nest_iterate (nest);
+    nest_unref (nest);
+  }
+  g_ptr_array_set_size (loop->pending_nests, 0);
+}
+
+static gboolean
+nest_timer_cb (gpointer data)
+{
+  AmgwMediaNest *nest = data;
+
+  nest->deadline = -1;   /* one-shot: disarmed */
+  nest_iterate (nest);
+  return G_SOURCE_CONTINUE;
+}
+
+AmgwMediaNest *
+amgw_media_nest_new (GMainContext *ctx)
+{
+  AmgwMediaNest *nest;
+  MediaLoop *loop;
+
+  g_return_val_if_fail (ctx != NULL, NULL);
+  nest = g_new0 (AmgwMediaNest, 1);
+  nest->ref = 1;
+  loop = loop_of_context (ctx);
+  if (loop == NULL || loop->watch_epfd < 0) {
+    nest->ctx = g_main_context_ref (ctx);
+    return nest;
+  }
+  g_assert (tls_loop == loop);
+  nest->loop = loop;
+  /* Ownerless polling: a source attached by the owning thread itself (libnice
+   * starting a timer from a call made on the loop) signals the context's
+   * wake-up too, which the loop polls. */
+  nest->ctx = g_main_context_new_with_flags (G_MAIN_CONTEXT_FLAGS_OWNERLESS_POLLING);
+  if (!g_main_context_acquire (nest->ctx))
+    g_error ("amgw-media-%u: cannot acquire a new context", loop->index);
+  do
+    nest->serial = ++loop->next_nest_serial & 0x7fffffff;
+  while (nest->serial == 0 || g_hash_table_contains (loop->nests, GUINT_TO_POINTER (nest->serial)));
+  g_hash_table_insert (loop->nests, GUINT_TO_POINTER (nest->serial), nest);
+  nest->fds = g_array_sized_new (FALSE, TRUE, sizeof (GPollFD), 8);
+  g_array_set_size (nest->fds, 8);
+  nest->last = g_array_new (FALSE, FALSE, sizeof (GPollFD));
+  nest->regs = g_array_new (FALSE, FALSE, sizeof (NestReg));
+  nest->deadline = -1;
+  nest->timer = amgw_media_timer_new (ctx, 0, nest_timer_cb, nest);
+  /* Nothing attached yet: the one descriptor is GLib's wake-up. */
+  nest->wakeup_fd = -1;
+  nest_query (nest);
+  if (nest->n_fds == 1)
+    nest->wakeup_fd = g_array_index (nest->fds, GPollFD, 0).fd;
+  return nest;
+}
+
+GMainContext *
+amgw_media_nest_get_context (AmgwMediaNest *nest)
+{
+  g_return_val_if_fail (nest != NULL, NULL);
+  return nest->ctx;
+}
+
+void
+amgw_media_nest_free (AmgwMediaNest *nest)
+{
+  if (nest == NULL)
+    return;
+  g_return_if_fail (!nest->freed);
+  nest->freed = TRUE;
+  if (nest->loop != NULL) {
+    g_assert (tls_loop == nest->loop);
+    g_hash_table_remove (nest->loop->nests, GUINT_TO_POINTER (nest->serial));
+    for (guint i = 0; i < nest->regs->len; i++)
+      nest_reg_remove (nest, &g_array_index (nest->regs, NestReg, i));
+    g_array_set_size (nest->regs, 0);
+    amgw_media_timer_clear (&nest->timer);
+  }
+  nest_unref (nest);
 }
 
 static gpointer
@@ -927,6 +1286,8 @@ amgw_media_loops_new (guint n_loops)
     g_mutex_init (&loop->timer_lock);
     loop->timers = g_ptr_array_new ();
     loop->to_unblock = g_ptr_array_new_with_free_func ((GDestroyNotify) g_source_unref);
+    loop->nests = g_hash_table_new (NULL, NULL);
+    loop->pending_nests = g_ptr_array_new ();
     loop->timer_source = g_source_new (&timers_funcs, sizeof (LoopSource));
     ((LoopSource *) loop->timer_source)->loop = loop;
     g_source_set_can_recurse (loop->timer_source, TRUE);   /* see the file comment */
@@ -1015,6 +1376,12 @@ amgw_media_loops_free (AmgwMediaLoops *pool)
       g_source_unref (loop->watch_source);
     }
     g_ptr_array_unref (loop->to_unblock);   /* emptied by the thread: no source refs */
+    /* Nests still there: their owners' to free (a libnice close that never
+     * finished), like timers. */
+    if (g_hash_table_size (loop->nests) > 0)
+      GST_WARNING ("amgw-media-%u stopped with %u nests", i, g_hash_table_size (loop->nests));
+    g_hash_table_unref (loop->nests);
+    g_ptr_array_unref (loop->pending_nests);
     g_main_context_unref (loop->context);
     g_ptr_array_unref (loop->timers);
     g_hash_table_unref (loop->watches);

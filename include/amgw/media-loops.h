@@ -140,6 +140,31 @@ AmgwMediaWatch *amgw_media_watch_new (GMainContext *ctx, GSocket *sock, AmgwMedi
 /* As amgw_media_timer_clear().  Clear the watch before closing its socket. */
 void amgw_media_watch_clear (AmgwMediaWatch **w);
 
+/* ---- nests: another library's sources on a context of their own ----
+ *
+ * libnice makes its own GSources (a socket each, a few timers) on the context
+ * it is given; on a loop's context GLib would walk all of them, of every call
+ * on the loop, at each of the loop's wake-ups.  A nest is a GMainContext of
+ * its own whose descriptors sit in its loop's epoll set and whose next
+ * timeout sits in its loop's timer heap: the loop iterates it (prepare,
+ * query, check, dispatch) only when one of them is due, so a wake-up costs
+ * only the sources of the calls it is for (media-loops.c).  Give the nest's
+ * context to the library.  Its callbacks run on the loop's thread, which owns
+ * the nest's context (g_main_context_is_owner() is TRUE there); the
+ * thread-default context stays the loop's.  On a context that is not a
+ * pool's loop (tests, tools), the nest's context is that context itself. */
+
+typedef struct _AmgwMediaNest AmgwMediaNest;
+
+/* On @ctx's thread (asserted for a pool's loop).  (transfer full) */
+AmgwMediaNest *amgw_media_nest_new (GMainContext *ctx);
+/* (transfer none) */
+GMainContext *amgw_media_nest_get_context (AmgwMediaNest *nest);
+/* On the loop's thread (from inside the nest's own dispatch too).  Its
+ * sources are no longer dispatched once this returns: free the library's
+ * objects, or let them finish (libnice's close), first.  NULL-safe. */
+void amgw_media_nest_free (AmgwMediaNest *nest);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AmgwMediaLoops, amgw_media_loops_free)
 
 G_END_DECLS

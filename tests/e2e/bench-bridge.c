@@ -71,7 +71,8 @@
  * the wait before memory is read after set-ups and tear-downs), BENCH_STEADY_S
  * (default 40: memory per call is read again that long after the last
  * level's sample, once SIP's finished transactions are gone), BENCH_PERF
- * (a folder: a 15-s perf profile of amgw after the last level's sample). */
+ * (a folder: a 15-s perf profile of amgw after the last level's sample, then
+ * 10 s of `perf trace -s`: its system calls). */
 #include "../integration/common.h"
 #include "../integration/sip-common.h"
 #include "proc-stat.h"
@@ -1528,6 +1529,19 @@ run_mode (gboolean transcoded, GArray *levels, guint cycles, guint sample_s, con
     g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL
         | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, NULL, NULL, &status, NULL);
     g_print ("  perf profile of amgw at %u calls: %s (status %d)\n", load->len, data, status);
+    {
+      /* And its system calls: how many of each, and their time. */
+      g_autofree char *trace = g_strdup_printf ("%s/trace-%s.txt", g_getenv ("BENCH_PERF"),
+          r->name);
+      const char *targv[] = { "perf", "trace", "-s", "-p", pid, "-o", trace, "--", "sleep", "10",
+        NULL };
+
+      g_spawn_sync (NULL, (char **) targv, NULL, G_SPAWN_SEARCH_PATH
+          | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, NULL, NULL,
+          &status, NULL);
+      g_print ("  system calls of amgw over 10 s at %u calls: %s (status %d)\n", load->len,
+          trace, status);
+    }
   }
 
   /* A long call's own memory: SIP keeps each finished transaction for its

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <gio/gio.h>
 
@@ -919,6 +920,217 @@ test_unblock_foreign (Fixture *f, gconstpointer data)
   g_object_unref (addr);
 }
 
+/* ---- nests ---- */
+
+typedef struct {
+  GMainContext *loop_ctx;
+  AmgwMediaNest *nest;
+  GMainContext *nctx;
+  GSocket *rx;
+  GSocketAddress *rx_addr;
+  GSource *sock_source;
+  int old_fd;
+  gint received, recursing, wrong_thread;
+  gint idle_ran, timer_fired, late_fired;
+} NestArg;
+
+static void
+nest_check_thread (NestArg *a)
+{
+  /* On the loop's thread, which owns the nest's context; the thread-default
+   * context stays the loop's. */
+  if (!g_main_context_is_owner (a->loop_ctx) || !g_main_context_is_owner (a->nctx) ||
+      g_main_context_get_thread_default () != a->loop_ctx)
+    g_atomic_int_inc (&a->wrong_thread);
+}
+
+static gboolean
+nest_recv_cb (GSocket *sock, GIOCondition cond, gpointer data)
+{
+  NestArg *a = data;
+  char buf[16];
+
+  nest_check_thread (a);
+  while (g_socket_receive (sock, buf, sizeof buf, NULL, NULL) > 0)
+    g_atomic_int_inc (&a->received);
+  if (g_source_get_can_recurse (g_main_current_source ()))
+    g_atomic_int_inc (&a->recursing);
+  amgw_media_loops_unblock_current_source ();
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+nest_attach_socket (NestArg *a, GSocket *sock)
+{
+  a->rx = sock;
+  a->sock_source = g_socket_create_source (sock, G_IO_IN, NULL);
+  g_source_set_callback (a->sock_source, (GSourceFunc) (void (*) (void)) nest_recv_cb, a, NULL);
+  g_source_attach (a->sock_source, a->nctx);
+}
+
+static gboolean
+nest_new_cb (gpointer data)
+{
+  NestArg *a = data;
+
+  a->nest = amgw_media_nest_new (a->loop_ctx);
+  a->nctx = amgw_media_nest_get_context (a->nest);
+  nest_attach_socket (a, bound_udp (&a->rx_addr));
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+nest_idle_cb (gpointer data)
+{
+  NestArg *a = data;
+
+  nest_check_thread (a);
+  g_atomic_int_inc (&a->idle_ran);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+nest_timer_fired_cb (gpointer data)
+{
+  NestArg *a = data;
+
+  nest_check_thread (a);
+  g_atomic_int_inc (&a->timer_fired);
+  return G_SOURCE_REMOVE;
+}
+
+/* From the loop's thread, outside the nest's dispatch: GLib would not wake
+ * a context for a source attached by its owner. */
+static gboolean
+nest_attach_timer_cb (gpointer data)
+{
+  NestArg *a = data;
+  GSource *t = g_timeout_source_new (5);
+
+  g_source_set_callback (t, nest_timer_fired_cb, a, NULL);
+  g_source_attach (t, a->nctx);
+  g_source_unref (t);
+  return G_SOURCE_REMOVE;
+}
+
+/* The socket closed and a new one in its descriptor number, its source in
+ * the same place: the same query as before, a different socket. */
+static gboolean
+nest_swap_socket_cb (gpointer data)
+{
+  NestArg *a = data;
+  GSocketAddress *addr = NULL;
+  GSocket *fresh = bound_udp (&addr);
+  GSocket *same_number;
+  g_autoptr (GError) error = NULL;
+
+  a->old_fd = g_socket_get_fd (a->rx);
+  g_source_destroy (a->sock_source);
+  g_clear_pointer (&a->sock_source, g_source_unref);
+  g_socket_close (a->rx, NULL);
+  g_clear_object (&a->rx);
+  g_assert_cmpint (dup2 (g_socket_get_fd (fresh), a->old_fd), ==, a->old_fd);
+  g_object_unref (fresh);
+  same_number = g_socket_new_from_fd (a->old_fd, &error);
+  g_assert_no_error (error);
+  g_socket_set_blocking (same_number, FALSE);
+  g_clear_object (&a->rx_addr);
+  a->rx_addr = addr;
+  nest_attach_socket (a, same_number);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+nest_late_cb (gpointer data)
+{
+  NestArg *a = data;
+
+  g_atomic_int_inc (&a->late_fired);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+nest_free_cb (gpointer data)
+{
+  NestArg *a = data;
+  GSource *t = g_timeout_source_new (1);
+
+  g_source_set_callback (t, nest_late_cb, a, NULL);
+  g_source_attach (t, a->nctx);
+  g_source_unref (t);
+  g_source_destroy (a->sock_source);
+  g_clear_pointer (&a->sock_source, g_source_unref);
+  g_clear_pointer (&a->nest, amgw_media_nest_free);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+nest_wait (gint *counter, gint expect)
+{
+  gint64 end = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+
+  while (g_atomic_int_get (counter) < expect && g_get_monotonic_time () < end)
+    g_usleep (1000);
+  g_assert_cmpint (g_atomic_int_get (counter), ==, expect);
+}
+
+static void
+nest_send_and_wait (NestArg *a, GSocket *tx, gint expect)
+{
+  g_assert_cmpint (g_socket_send_to (tx, a->rx_addr, "rtp", 3, NULL, NULL), ==, 3);
+  nest_wait (&a->received, expect);
+}
+
+/* Sources on a nest's context run on the loop's thread: a socket's, a
+ * timeout attached by the loop's own thread, an idle queued from another
+ * thread; a socket closed and its number reused is polled anew; after the
+ * free nothing of the nest runs. */
+static void
+test_nest (Fixture *f, gconstpointer data)
+{
+  NestArg a = { 0, };
+  g_autoptr (GSocket) tx = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, 0, NULL);
+
+  a.loop_ctx = amgw_media_loops_get_context (f->loops, 0);
+  amgw_media_loops_invoke_sync (a.loop_ctx, nest_new_cb, &a);
+  g_assert_true (a.nctx != a.loop_ctx);
+  g_assert_false (g_main_context_is_owner (a.nctx));   /* the loop's, not ours */
+
+  for (gint i = 1; i <= 5; i++)
+    nest_send_and_wait (&a, tx, i);
+  g_assert_true (g_source_get_can_recurse (a.sock_source));
+  g_assert_cmpint (g_atomic_int_get (&a.recursing), >=, 3);
+
+  g_main_context_invoke (a.nctx, nest_idle_cb, &a);
+  nest_wait (&a.idle_ran, 1);
+
+  amgw_media_loops_invoke_sync (a.loop_ctx, nest_attach_timer_cb, &a);
+  nest_wait (&a.timer_fired, 1);
+
+  amgw_media_loops_invoke_sync (a.loop_ctx, nest_swap_socket_cb, &a);
+  g_assert_cmpint (g_socket_get_fd (a.rx), ==, a.old_fd);
+  for (gint i = 6; i <= 8; i++)
+    nest_send_and_wait (&a, tx, i);
+
+  amgw_media_loops_invoke_sync (a.loop_ctx, nest_free_cb, &a);
+  g_usleep (50 * 1000);
+  g_assert_cmpint (g_atomic_int_get (&a.late_fired), ==, 0);
+  g_assert_cmpint (g_atomic_int_get (&a.wrong_thread), ==, 0);
+  g_clear_object (&a.rx);
+  g_clear_object (&a.rx_addr);
+}
+
+/* Not a pool's loop: the nest's context is that context. */
+static void
+test_nest_plain_context (void)
+{
+  g_autoptr (GMainContext) ctx = g_main_context_new ();
+  AmgwMediaNest *nest = amgw_media_nest_new (ctx);
+
+  g_assert_true (amgw_media_nest_get_context (nest) == ctx);
+  amgw_media_nest_free (nest);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -927,6 +1139,9 @@ main (int argc, char **argv)
   g_test_add ("/media-loops/size", Fixture, GUINT_TO_POINTER (3), fixture_set_up, test_size,
       fixture_tear_down);
   g_test_add_func ("/media-loops/default-size", test_default_size);
+  g_test_add ("/media-loops/nest", Fixture, GUINT_TO_POINTER (1), fixture_set_up, test_nest,
+      fixture_tear_down);
+  g_test_add_func ("/media-loops/nest-plain-context", test_nest_plain_context);
   g_test_add ("/media-loops/acquire-balances", Fixture, GUINT_TO_POINTER (3), fixture_set_up,
       test_acquire_balances, fixture_tear_down);
   g_test_add ("/media-loops/invoke-sync", Fixture, GUINT_TO_POINTER (3), fixture_set_up,
