@@ -19,20 +19,6 @@
  * load; a quiet loop polls as GLib would.  [media] batching sets the
  * interval (amgw_media_loops_set_batching()); 0 turns it off.
  *
- * Registered sockets.  The same poll function keeps the sockets of calls
- * whose GSources another library makes (amgw_media_loops_register_socket():
- * libnice's host candidates; amgw's own sockets are watches, below) in an
- * epoll set of the loop's: poll() then sees one descriptor for all of them
- * instead of one each, and the kernel's cost of a wake-up no longer grows
- * with the calls on the loop.  GLib still dispatches
- * their sources: the poll function fills in the revents GLib asked for from
- * what epoll_wait() reports.  Only the descriptors in GLib's array are
- * enabled (a registered socket whose source is gone or blocked is disabled,
- * so that it cannot keep the loop awake), and a registered socket that was
- * closed is forgotten (its descriptor number may be reused by a socket that
- * is not registered, which is then polled as any other).  Registering is an
- * optimisation only: an unregistered socket is polled by poll() as before.
- *
  * Timers and watches.  Even with few descriptors to poll, GLib's prepare and
  * check passes visit every source of the context at every wake-up; a call
  * used to keep about ten there (its timers for RTCP, inactivity and DTLS,
@@ -111,17 +97,6 @@ typedef struct {
   gint64 last_wake_us;  /* the loop thread's own: batching_poll() */
   gboolean busy;
 
-  /* Registered sockets: the set under reg_lock; the rest the loop thread's. */
-  GMutex reg_lock;
-  GHashTable *registered;   /* fd -> Registered (owned) */
-  int epfd;
-  guint gen;                /* of the current poll */
-  GArray *plain;            /* GPollFD: what poll() sees */
-  GArray *plain_index;      /* guint: their places in GLib's array */
-  GArray *last_fds;         /* GPollFD: GLib's array at the last split */
-  gboolean reg_changed;     /* under reg_lock: registered since the last split */
-  gint64 last_split_us;
-
   /* Timers (media-loops.h): a binary heap by deadline, under timer_lock,
    * behind timer_source. */
   GMutex timer_lock;
@@ -146,15 +121,6 @@ typedef struct {
   GPtrArray *pending_nests; /* AmgwMediaNest (a ref each): events this round */
   GMainContext *nest_dispatching;   /* the nest being dispatched, if any */
 } MediaLoop;
-
-typedef struct {
-  GSocket *sock;            /* (owned) */
-  int fd;
-  guint32 enabled;          /* EPOLL* events as registered; 0: disabled */
-  gboolean in_epoll;
-  guint gen;                /* the poll that found it in GLib's array */
-  guint index;              /* its place there */
-} Registered;
 
 /* Contexts of every pool's loops, for registration from any thread. */
 static GMutex loops_by_context_lock;
@@ -199,161 +165,6 @@ poll_revents (guint32 events)
   return ((events & EPOLLIN) ? G_IO_IN : 0) | ((events & EPOLLOUT) ? G_IO_OUT : 0) |
       ((events & EPOLLPRI) ? G_IO_PRI : 0) | ((events & EPOLLERR) ? G_IO_ERR : 0) |
       ((events & EPOLLHUP) ? G_IO_HUP : 0);
-}
-
-static void
-registered_set (MediaLoop *loop, Registered *r, guint32 events)
-{
-  struct epoll_event ev = { .events = events, .data.fd = r->fd };
-
-  if (r->in_epoll && r->enabled == events)
-    return;
-  if (epoll_ctl (loop->epfd, r->in_epoll ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, r->fd, &ev) != 0 &&
-      epoll_ctl (loop->epfd, r->in_epoll ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, r->fd, &ev) != 0) {
-    GST_WARNING ("amgw-media-%u: epoll cannot watch descriptor %d: %s", loop->index, r->fd,
-        g_strerror (errno));
-    return;
-  }
-  r->in_epoll = TRUE;
-  r->enabled = events;
-}
-
-static void
-registered_free (gpointer data)
-{
-  Registered *r = data;
-
-  g_object_unref (r->sock);
-  g_free (r);
-}
-
-/* Splits GLib's array: registered sockets to epoll, the rest (and the epoll
- * descriptor) to loop->plain.  Under reg_lock. */
-static void
-split_fds (MediaLoop *loop, GPollFD *fds, guint n_fds)
-{
-  GHashTableIter iter;
-  gpointer value;
-  GPollFD ep = { .fd = loop->epfd, .events = G_IO_IN };
-
-  loop->gen++;
-  g_array_set_size (loop->plain, 0);
-  g_array_set_size (loop->plain_index, 0);
-  for (guint i = 0; i < n_fds; i++) {
-    Registered *r = fds[i].fd >= 0 ?
-        g_hash_table_lookup (loop->registered, GINT_TO_POINTER (fds[i].fd)) : NULL;
-
-    fds[i].revents = 0;
-    if (r != NULL && g_socket_is_closed (r->sock)) {
-      /* Closed behind our back: the number may be another socket's now. */
-      g_hash_table_remove (loop->registered, GINT_TO_POINTER (fds[i].fd));
-      r = NULL;
-    }
-    if (r != NULL && r->gen != loop->gen) {
-      r->gen = loop->gen;
-      r->index = i;
-      registered_set (loop, r, epoll_events (fds[i].events));
-      continue;
-    }
-    g_array_append_val (loop->plain, fds[i]);
-    g_array_append_val (loop->plain_index, i);
-  }
-  /* Registered but not asked for this time: disabled. */
-  g_hash_table_iter_init (&iter, loop->registered);
-  while (g_hash_table_iter_next (&iter, NULL, &value)) {
-    Registered *r = value;
-
-    if (r->gen != loop->gen && r->in_epoll && r->enabled != 0)
-      registered_set (loop, r, 0);
-  }
-  g_array_append_val (loop->plain, ep);
-}
-
-/* poll() over loop->plain, then what epoll has, back into GLib's array. */
-static gint
-poll_split (MediaLoop *loop, GPollFD *fds, gint timeout_ms)
-{
-  GPollFD *plain = (GPollFD *) loop->plain->data;
-  guint n_plain = loop->plain->len;
-  gint ready = g_poll (plain, n_plain, timeout_ms), found = 0;
-
-  if (ready <= 0)
-    return ready;
-  for (guint i = 0; i + 1 < n_plain; i++) {
-    if (plain[i].revents != 0) {
-      fds[g_array_index (loop->plain_index, guint, i)].revents = plain[i].revents;
-      found++;
-    }
-  }
-  if (plain[n_plain - 1].revents != 0) {
-    struct epoll_event evs[256];
-    int n = epoll_wait (loop->epfd, evs, G_N_ELEMENTS (evs), 0);
-
-    g_mutex_lock (&loop->reg_lock);
-    for (int i = 0; i < n; i++) {
-      Registered *r = g_hash_table_lookup (loop->registered, GINT_TO_POINTER (evs[i].data.fd));
-
-      if (r != NULL && r->gen == loop->gen) {
-        fds[r->index].revents = poll_revents (evs[i].events) & (fds[r->index].events | G_IO_ERR
-            | G_IO_HUP);
-        found += fds[r->index].revents != 0;
-      }
-    }
-    g_mutex_unlock (&loop->reg_lock);
-  }
-  return found;
-}
-
-/* Whether GLib asks for what it asked for at the last split (it rebuilds
- * the array at every iteration, nearly always the same).  If so, the split
- * is reused, for at most RESPLIT_US: a registered socket closed without
- * being unregistered, its source gone and its number reused by a new
- * socket's source in the same place, leaves the array as it was; the next
- * full split finds it (the new socket waits that long at most). */
-#define RESPLIT_US (50 * 1000)
-
-static gboolean
-same_fds (MediaLoop *loop, GPollFD *fds, guint n_fds)
-{
-  const GPollFD *last = (const GPollFD *) loop->last_fds->data;
-
-  if (loop->last_fds->len != n_fds)
-    return FALSE;
-  for (guint i = 0; i < n_fds; i++) {
-    if (fds[i].fd != last[i].fd || fds[i].events != last[i].events)
-      return FALSE;
-  }
-  return TRUE;
-}
-
-static gint
-loop_poll (MediaLoop *loop, GPollFD *fds, guint n_fds, gint timeout_ms)
-{
-  gint ready;
-  gint64 now;
-
-  if (loop == NULL || loop->epfd < 0)
-    return g_poll (fds, n_fds, timeout_ms);
-  g_mutex_lock (&loop->reg_lock);
-  if (g_hash_table_size (loop->registered) == 0) {
-    g_mutex_unlock (&loop->reg_lock);
-    return g_poll (fds, n_fds, timeout_ms);
-  }
-  now = g_get_monotonic_time ();
-  if (!loop->reg_changed && now - loop->last_split_us < RESPLIT_US && same_fds (loop, fds, n_fds)) {
-    /* The split stands: the same descriptors in the same places. */
-    for (guint i = 0; i < n_fds; i++)
-      fds[i].revents = 0;
-  } else {
-    split_fds (loop, fds, n_fds);
-    g_array_set_size (loop->last_fds, 0);
-    g_array_append_vals (loop->last_fds, fds, n_fds);
-    loop->reg_changed = FALSE;
-    loop->last_split_us = now;
-  }
-  g_mutex_unlock (&loop->reg_lock);
-  ready = poll_split (loop, fds, timeout_ms);
-  return ready;
 }
 
 /* Between dispatches (GLib calls the poll function without the context's
@@ -401,7 +212,7 @@ batching_poll (GPollFD *fds, guint n_fds, gint timeout_ms)
     unblock_pending (loop);
 
   if (interval == 0)
-    return loop_poll (loop, fds, n_fds, timeout_ms);
+    return g_poll (fds, n_fds, timeout_ms);
   now = g_get_monotonic_time ();
   if (timeout_ms != 0 && loop->busy && now - loop->last_wake_us < interval) {
     gint64 rest = loop->last_wake_us + interval - now;
@@ -409,7 +220,7 @@ batching_poll (GPollFD *fds, guint n_fds, gint timeout_ms)
     if (timeout_ms > 0)
       rest = MIN (rest, (gint64) timeout_ms * 1000);
     g_usleep ((gulong) rest);
-    ready = loop_poll (loop, fds, n_fds, 0);
+    ready = g_poll (fds, n_fds, 0);
     if (ready != 0) {
       loop->last_wake_us = g_get_monotonic_time ();
       return ready;
@@ -419,7 +230,7 @@ batching_poll (GPollFD *fds, guint n_fds, gint timeout_ms)
     if (timeout_ms > 0)
       timeout_ms = (gint) MAX (0, timeout_ms - (rest + 999) / 1000);
   }
-  ready = loop_poll (loop, fds, n_fds, timeout_ms);
+  ready = g_poll (fds, n_fds, timeout_ms);
   if (ready > 0 && timeout_ms != 0) {
     now = g_get_monotonic_time ();
     loop->busy = now - loop->last_wake_us < interval;
@@ -437,50 +248,6 @@ loop_of_context (GMainContext *ctx)
   loop = loops_by_context != NULL ? g_hash_table_lookup (loops_by_context, ctx) : NULL;
   g_mutex_unlock (&loops_by_context_lock);
   return loop;
-}
-
-void
-amgw_media_loops_register_socket (GMainContext *ctx, GSocket *sock)
-{
-  MediaLoop *loop;
-  Registered *r;
-  int fd;
-
-  g_return_if_fail (ctx != NULL && G_IS_SOCKET (sock));
-  loop = loop_of_context (ctx);
-  fd = g_socket_get_fd (sock);
-  if (loop == NULL || loop->epfd < 0 || fd < 0 || g_socket_is_closed (sock))
-    return;   /* not a pool's loop: polled as any other */
-  r = g_new0 (Registered, 1);
-  r->sock = g_object_ref (sock);
-  r->fd = fd;
-  g_mutex_lock (&loop->reg_lock);
-  g_hash_table_replace (loop->registered, GINT_TO_POINTER (fd), r);
-  loop->reg_changed = TRUE;
-  g_mutex_unlock (&loop->reg_lock);
-  /* In epoll from the loop's next poll (at once: a source being attached
-   * wakes the loop anyway). */
-}
-
-void
-amgw_media_loops_unregister_socket (GMainContext *ctx, GSocket *sock)
-{
-  MediaLoop *loop;
-  Registered *r;
-
-  g_return_if_fail (ctx != NULL && G_IS_SOCKET (sock));
-  loop = loop_of_context (ctx);
-  if (loop == NULL || loop->epfd < 0)
-    return;
-  g_mutex_lock (&loop->reg_lock);
-  r = g_hash_table_lookup (loop->registered, GINT_TO_POINTER (g_socket_get_fd (sock)));
-  if (r != NULL && r->sock == sock) {
-    if (r->in_epoll && !g_socket_is_closed (sock))
-      epoll_ctl (loop->epfd, EPOLL_CTL_DEL, r->fd, NULL);
-    g_hash_table_remove (loop->registered, GINT_TO_POINTER (r->fd));
-    loop->reg_changed = TRUE;
-  }
-  g_mutex_unlock (&loop->reg_lock);
 }
 
 /* ---- timers ---- */
@@ -1272,15 +1039,6 @@ amgw_media_loops_new (guint n_loops)
 
     loop->index = i;
     loop->pool = pool;
-    g_mutex_init (&loop->reg_lock);
-    loop->registered = g_hash_table_new_full (NULL, NULL, NULL, registered_free);
-    loop->epfd = epoll_create1 (EPOLL_CLOEXEC);
-    if (loop->epfd < 0)
-      GST_WARNING ("amgw-media-%u: no epoll (%s): every socket polled on its own", i,
-          g_strerror (errno));
-    loop->plain = g_array_new (FALSE, FALSE, sizeof (GPollFD));
-    loop->plain_index = g_array_new (FALSE, FALSE, sizeof (guint));
-    loop->last_fds = g_array_new (FALSE, FALSE, sizeof (GPollFD));
     loop->context = g_main_context_new ();
     g_main_context_set_poll_func (loop->context, batching_poll);
     g_mutex_init (&loop->timer_lock);
@@ -1389,13 +1147,6 @@ amgw_media_loops_free (AmgwMediaLoops *pool)
       close (loop->watch_epfd);
     g_mutex_clear (&loop->timer_lock);
     g_mutex_clear (&loop->watch_lock);
-    g_hash_table_unref (loop->registered);
-    if (loop->epfd >= 0)
-      close (loop->epfd);
-    g_array_unref (loop->plain);
-    g_array_unref (loop->plain_index);
-    g_array_unref (loop->last_fds);
-    g_mutex_clear (&loop->reg_lock);
   }
 
   GST_INFO ("%u media loops stopped", pool->n_loops);

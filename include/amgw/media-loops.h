@@ -48,15 +48,6 @@ void amgw_media_loops_free (AmgwMediaLoops *loops);
  * thread; the loops follow at their next poll. */
 void amgw_media_loops_set_batching (AmgwMediaLoops *loops, guint interval_us);
 
-/* Polls @sock through the epoll set of @ctx's loop (media-loops.c) while it
- * is registered and open: for the long-lived sockets of calls whose GSources
- * another library keeps on the loop (libnice's; amgw's own sockets use
- * amgw_media_watch_new()).  An optimisation only: a context that is not a pool's
- * loop, or a socket never registered, is polled as before.  Any thread.
- * Unregister before closing the socket (a closed one is forgotten anyway). */
-void amgw_media_loops_register_socket (GMainContext *ctx, GSocket *sock);
-void amgw_media_loops_unregister_socket (GMainContext *ctx, GSocket *sock);
-
 /* From inside the dispatch of a GSource another library made on a pool's
  * loop (libnice's socket sources: from its receive callback): once this
  * dispatch is over, the source may recurse, so that GLib no longer takes its
