@@ -375,7 +375,7 @@ build_out (AmgwAudio *a, GError **error)
 
   a->out_pipeline = new_pipeline (a, "out");
   if (!(a->out_src = amgw_pipe_make_element (a->out_pipeline, "appsrc", error)) ||
-      !amgw_pipe_add_rtp_encoder (a->out_pipeline, &a->send_fmt, 0, "sending pipeline", &convert,
+      !amgw_pipe_add_rtp_encoder (a->out_pipeline, &a->send_fmt, 0, FALSE, "sending pipeline", &convert,
           &enc, &a->out_sink, error))
     return FALSE;
 

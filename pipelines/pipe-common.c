@@ -10,9 +10,11 @@ GST_DEBUG_CATEGORY (amgw_pipe_debug);
 #define GST_CAT_DEFAULT amgw_pipe_debug
 
 static const AmgwCodecInfo codec_infos[] = {
-  /* opusenc accepts 16 kHz directly; the RTP clock is 48 kHz regardless. */
+  /* amgw's own Opus elements (opus-codec.c: libopus's single-stream API);
+   * they take and give 8 to 48 kHz directly; the RTP clock is 48 kHz
+   * regardless. */
   [AMGW_AUDIO_OPUS] = { "OPUS", 48000, 16000, -1, FALSE,
-                        "opusenc", "rtpopuspay", "rtpopusdepay", "opusdec", NULL },
+                        "amgwopusenc", "rtpopuspay", "rtpopusdepay", "amgwopusdec", NULL },
   /* G.722 samples at 16 kHz but its RTP clock is 8000 (RFC 3551). */
   [AMGW_AUDIO_G722] = { "G722", 8000, 16000, 9, TRUE,
                         "avenc_g722", "rtpg722pay", "rtpg722depay", "avdec_g722", "spanplc" },
@@ -33,6 +35,8 @@ amgw_pipe_init (GError **error)
     return FALSE;
   if (g_once_init_enter (&once)) {
     GST_DEBUG_CATEGORY_INIT (amgw_pipe_debug, "amgw-pipe", 0, "amgw GStreamer pipelines");
+    if (!amgw_pipe_register_opus ())
+      GST_ERROR ("cannot register amgw's Opus elements");
     g_once_init_leave (&once, 1);
   }
   return TRUE;
@@ -246,9 +250,9 @@ amgw_pipe_add_depay_decoder (GstElement *pipeline, const AmgwAudioFormat *fmt, g
         (gpointer) info->name, NULL);
     gst_object_unref (plc_sink);
   }
-  /* Not opusdec's use-inband-fec: in 1.22 a packet it fails to decode stays
-   * its delayed "last buffer" for good, so one corrupt packet silences the
-   * stream (seen in the garbage tests); it would also add 20 ms. */
+  /* No decoding of inband FEC: it would add 20 ms (GStreamer's opusdec
+   * 1.22, which did it, also kept a corrupt packet as its delayed "last
+   * buffer" for good, silencing the stream). */
   if (fmt->codec == AMGW_AUDIO_OPUS)
     g_object_set (dec, "plc", TRUE, NULL);
 
@@ -290,7 +294,7 @@ amgw_pipe_add_rtp_decoder (GstElement *pipeline, const AmgwAudioFormat *fmt,
   gst_util_set_object_arg (G_OBJECT (*src), "leaky-type", "downstream");
   gst_caps_unref (caps);
 
-  /* do-lost: decoders get gap events, and opusdec or spanplc conceal. */
+  /* do-lost: decoders get gap events, and amgwopusdec or spanplc conceal. */
   g_object_set (*jitter, "latency", latency_ms, "do-lost", TRUE, NULL);
 
   if (!gst_element_link_many (*src, *jitter, depay, NULL))
@@ -300,15 +304,15 @@ amgw_pipe_add_rtp_decoder (GstElement *pipeline, const AmgwAudioFormat *fmt,
 
 gboolean
 amgw_pipe_add_rtp_encoder (GstElement *pipeline, const AmgwAudioFormat *fmt, guint rate,
-    const char *what, GstElement **first, GstElement **enc, GstElement **sink,
+    gboolean direct, const char *what, GstElement **first, GstElement **enc, GstElement **sink,
     GError **error)
 {
   const AmgwCodecInfo *info = amgw_codec_info (fmt->codec);
-  GstElement *resample, *filter, *pay;
+  GstElement *convert = NULL, *resample = NULL, *filter, *pay;
   GstCaps *caps;
 
-  if (!(*first = amgw_pipe_make_element (pipeline, "audioconvert", error)) ||
-      !(resample = amgw_pipe_make_element (pipeline, "audioresample", error)) ||
+  if ((!direct && (!(convert = amgw_pipe_make_element (pipeline, "audioconvert", error)) ||
+              !(resample = amgw_pipe_make_element (pipeline, "audioresample", error)))) ||
       !(filter = amgw_pipe_make_element (pipeline, "capsfilter", error)) ||
       !(*enc = amgw_pipe_make_element (pipeline, info->encoder, error)) ||
       !(pay = amgw_pipe_make_element (pipeline, info->payloader, error)) ||
@@ -334,7 +338,9 @@ amgw_pipe_add_rtp_encoder (GstElement *pipeline, const AmgwAudioFormat *fmt, gui
     g_object_set (pay, "min-ptime", (gint64) AMGW_PIPE_FRAME_DURATION,
         "max-ptime", (gint64) AMGW_PIPE_FRAME_DURATION, NULL);
 
-  if (!gst_element_link_many (*first, resample, filter, *enc, pay, *sink, NULL))
+  *first = direct ? filter : convert;
+  if ((!direct && !gst_element_link_many (convert, resample, filter, NULL)) ||
+      !gst_element_link_many (filter, *enc, pay, *sink, NULL))
     return amgw_pipe_link_failed (what, info->name, error);
   return TRUE;
 }

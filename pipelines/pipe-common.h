@@ -27,7 +27,7 @@ GST_DEBUG_CATEGORY_EXTERN (amgw_pipe_debug);
  * left as holes, longer ones concealed this long only. */
 #define AMGW_PIPE_CONCEAL_MIN (5 * GST_MSECOND)
 #define AMGW_PIPE_CONCEAL_MAX (200 * GST_MSECOND)
-/* opusenc codes inband FEC only when it expects loss. */
+/* The Opus encoder codes inband FEC only when it expects loss. */
 #define AMGW_PIPE_OPUS_EXPECTED_LOSS_PERCENT 5
 
 typedef struct {
@@ -42,6 +42,9 @@ typedef struct {
 
 /* Initialises GStreamer (once) and the debug category. */
 gboolean amgw_pipe_init (GError **error);
+
+/* amgwopusenc and amgwopusdec (opus-codec.c); amgw_pipe_init() calls it. */
+gboolean amgw_pipe_register_opus (void);
 
 /* @codec must be valid (amgw_pipe_check_format() said so). */
 const AmgwCodecInfo *amgw_codec_info (AmgwAudioCodec codec);
@@ -98,7 +101,7 @@ GstCaps *amgw_pipe_rtp_caps (const AmgwAudioFormat *fmt);
 
 /* Added to @pipeline and linked: depayloader ! decoder [! concealer].  The
  * concealer (spanplc for G.711 and G.722) only when @conceal, and guarded
- * against the gaps that crash it; opusdec conceals by itself (plc=true).
+ * against the gaps that crash it; amgwopusdec conceals by itself (plc=true).
  * Fills @first (the depayloader) and @last (the element to link on from). */
 gboolean amgw_pipe_add_depay_decoder (GstElement *pipeline, const AmgwAudioFormat *fmt,
     gboolean conceal, const char *what, GstElement **first, GstElement **last, GError **error);
@@ -107,7 +110,7 @@ gboolean amgw_pipe_add_depay_decoder (GstElement *pipeline, const AmgwAudioForma
  *   appsrc (live, do-timestamp, leaky, never blocking) ! rtpjitterbuffer
  *   latency=@latency_ms do-lost ! depayloader ! decoder [! concealer]
  * The concealer (spanplc for G.711 and G.722) only when @conceal, and
- * guarded against the gaps that crash it; opusdec conceals by itself
+ * guarded against the gaps that crash it; amgwopusdec conceals by itself
  * (plc=true).  Fills @src, @jitter and @last (the element
  * to link on from).  @what names the pipeline in the error. */
 gboolean amgw_pipe_add_rtp_decoder (GstElement *pipeline, const AmgwAudioFormat *fmt,
@@ -117,9 +120,12 @@ gboolean amgw_pipe_add_rtp_decoder (GstElement *pipeline, const AmgwAudioFormat 
 /* The RTP encoding tail, added to @pipeline and linked:
  *   audioconvert ! audioresample ! capsfilter (@rate, else the encoder's rate; mono)
  *   ! encoder ! payloader (pt, ssrc when not 0, mtu, 20 ms ptime) ! appsink
- * Opus: 20 ms frames, inband FEC.  The appsink is left for the caller to
- * configure.  Fills @first (to link into), @enc and @sink. */
-gboolean amgw_pipe_add_rtp_encoder (GstElement *pipeline, const AmgwAudioFormat *fmt, guint rate,
+ * without audioconvert and audioresample when @direct: what is linked into
+ * it gives S16 mono at @rate, or negotiates it (amgwopusdec decodes to the
+ * rate asked for).  Opus: 20 ms frames, inband FEC.  The appsink is left for
+ * the caller to configure.  Fills @first (to link into), @enc and @sink. */
+gboolean amgw_pipe_add_rtp_encoder (GstElement *pipeline, const AmgwAudioFormat *fmt,
+    guint rate, gboolean direct,
     const char *what, GstElement **first, GstElement **enc, GstElement **sink,
     GError **error);
 

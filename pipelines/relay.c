@@ -8,9 +8,13 @@
  * Transcoding: the relay's own jitter stage, then one pipeline that runs
  * on the pushing thread (the media loop that received the packet):
  *
- *   jitter stage -> [pad] depayloader ! decoder [! spanplc] ! audioconvert
- *     ! audioresample ! capsfilter (the narrower codec's rate, mono)
+ *   jitter stage -> [pad] depayloader ! decoder [! spanplc] [! audioconvert
+ *     ! audioresample] ! capsfilter (the narrower codec's rate, mono)
  *     ! encoder ! payloader ! appsink sync=false -> @send
+ *
+ * (no converter or resampler after Opus, which decodes to the rate asked
+ * for, nor after G.711 at 8 kHz; Opus is amgw's amgwopusdec and amgwopusenc,
+ * opus-codec.c)
  *
  * built from the head and tail that audio.c uses too (pipe-common.c).  No
  * element of it has a thread: amgw_relay_push_rtp() pushes into the
@@ -23,8 +27,8 @@
  * packets in sequence go on at once; a packet ahead of a gap waits, up to
  * @latency_ms after it arrived, for the missing ones; a missing packet not
  * there by then is declared lost (a GstRTPPacketLost event, which the
- * depayloader turns into a gap event: spanplc (G.711, G.722) or opusdec
- * plc=true conceal it, so the encoder keeps getting 20 ms of audio per
+ * depayloader turns into a gap event: spanplc (G.711, G.722) or amgwopusdec
+ * (plc) conceal it, so the encoder keeps getting 20 ms of audio per
  * 20 ms and the payloader's timestamps stay contiguous); a packet behind
  * what went on is late and dropped.  Losses are found when later packets
  * arrive (every 20 ms while media flow), so no timer is needed.  Buffer
@@ -32,7 +36,7 @@
  * whatever the network's jitter.  A jump of more than JITTER_SLOTS packets, or
  * a new source, restarts the stage.
  *
- * Not opusdec's use-inband-fec: see pipe-common.c.  Opus out is tuned for
+ * No inband FEC decoding: see pipe-common.c.  Opus out is tuned for
  * speech: voice mode, 32 kbit/s, inband FEC at 5 % expected loss, and a
  * reduced complexity (RELAY_OPUS_COMPLEXITY, measured below).
  *
@@ -51,7 +55,7 @@
 #define GST_CAT_DEFAULT amgw_pipe_debug
 
 #define RELAY_OPUS_BITRATE 32000
-/* opusenc's complexity (0-10, its default 10).  Measured on one core of a
+/* The Opus encoder's complexity (0-10, its default 10).  Measured on one core of a
  * shared 2-core machine, encoding 16 kHz pink noise at these settings: 10
  * costs ~1.0 % of a core per stream, 8 ~1.0 %, 5 ~0.6 %, 3 ~0.5 %, 1 ~0.3 %.
  * 5 takes 40 % off the encoder; for wideband speech at 32 kbit/s what it
@@ -135,16 +139,22 @@ build_pipeline (AmgwRelay *r, GError **error)
   GstElement *depay, *decoded, *convert, *enc;
   GstPad *depay_sink;
   GstPadLinkReturn linked;
+  guint rate;
+  gboolean direct;
 
+  /* The narrower side's rate: no audio is made up, and Opus decodes (or
+   * encodes) at 8 kHz for G.711 without a resampler. */
+  rate = MIN (amgw_codec_info (r->in.codec)->codec_rate,
+      amgw_codec_info (r->out.codec)->codec_rate);
+  /* No converter or resampler when the decoder gives that already: Opus
+   * decodes to the rate asked for; G.711 is S16 mono at 8 kHz. */
+  direct = r->in.codec == AMGW_AUDIO_OPUS || ((r->in.codec == AMGW_AUDIO_PCMU ||
+          r->in.codec == AMGW_AUDIO_PCMA) && rate == 8000);
   r->pipeline = amgw_pipe_new_pipeline (name, &r->owner);
   if (!amgw_pipe_add_depay_decoder (r->pipeline, &r->in, TRUE, "relay pipeline", &depay,
           &decoded, error) ||
-      !amgw_pipe_add_rtp_encoder (r->pipeline, &r->out,
-          /* The narrower side's rate: no audio is made up, and Opus
-           * decodes (or encodes) at 8 kHz for G.711 without a resampler. */
-          MIN (amgw_codec_info (r->in.codec)->codec_rate, amgw_codec_info (r->out.codec)->codec_rate),
-          "relay pipeline", &convert, &enc,
-          &r->sink, error))
+      !amgw_pipe_add_rtp_encoder (r->pipeline, &r->out, rate, direct, "relay pipeline",
+          &convert, &enc, &r->sink, error))
     return FALSE;
 
   if (r->out.codec == AMGW_AUDIO_OPUS) {

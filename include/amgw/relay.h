@@ -9,8 +9,8 @@
  *                jitter buffer: the receiving endpoint has its own.
  *   transcoding  otherwise: a jitter stage (reordering, loss declared
  *                after @latency_ms) and a GStreamer chain, depayloader !
- *                decoder (opusdec plc; G.711 and G.722 followed by
- *                spanplc) ! audioconvert ! audioresample ! encoder !
+ *                decoder (amgwopusdec with plc; G.711 and G.722 followed
+ *                by spanplc) [! audioconvert ! audioresample] ! encoder !
  *                payloader -> @send, run synchronously on the pushing
  *                thread: no thread of its own (relay.c).
  *
