@@ -113,6 +113,23 @@ dec_set_format (GstAudioDecoder *base, GstCaps *caps)
   return gst_audio_decoder_set_output_format (base, &info);
 }
 
+/* Any Opus stream decodes to the rate and channels downstream takes: the
+ * base class's default would ask upstream for downstream's rate (48 kHz
+ * from Ogg, say, against 8 kHz after us) and refuse the link. */
+static GstCaps *
+dec_getcaps (GstAudioDecoder *base, GstCaps *filter)
+{
+  GstCaps *caps = gst_pad_get_pad_template_caps (GST_AUDIO_DECODER_SINK_PAD (base));
+
+  if (filter != NULL) {
+    GstCaps *both = gst_caps_intersect_full (filter, caps, GST_CAPS_INTERSECT_FIRST);
+
+    gst_caps_unref (caps);
+    caps = both;
+  }
+  return caps;
+}
+
 static GstFlowReturn
 dec_handle_frame (GstAudioDecoder *base, GstBuffer *in)
 {
@@ -187,6 +204,7 @@ amgw_opus_dec_class_init (AmgwOpusDecClass *klass)
       "Codec/Decoder/Audio", "One Opus stream with libopus's single-stream API", "amgw");
   dec_class->stop = dec_stop;
   dec_class->set_format = dec_set_format;
+  dec_class->getcaps = dec_getcaps;
   dec_class->handle_frame = dec_handle_frame;
 }
 

@@ -82,6 +82,7 @@
 #include "amgw/leg.h"
 #include "amgw/media-loops.h"
 #include "amgw/webrtc-leg.h"
+#include "../../pipelines/pipe-common.h"
 
 #include <gst/gst.h>
 #include <gst/app/gstappsink.h>
@@ -94,6 +95,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -1362,10 +1364,44 @@ static const char chain_to_alexa[] =
   "! audio/x-raw,rate=8000,channels=1 ! opusenc frame-size=20 inband-fec=true "
   "packet-loss-percentage=5 audio-type=voice bitrate=32000 complexity=5 ! fakesink";
 
+/* The same work with amgw's own Opus elements (libopus's single-stream API,
+ * pipelines/opus-codec.c) and without the converter and resampler amgw
+ * leaves out, run by this program itself (--chain): what amgw's codecs alone
+ * cost. */
+static const char chain_amgw_to_bridge[] =
+  "filesrc location=%s ! oggdemux ! amgwopusdec plc=true ! audio/x-raw,rate=8000,channels=1 "
+  "! mulawenc ! fakesink";
+static const char chain_amgw_to_alexa[] =
+  "filesrc location=%s ! wavparse ! mulawdec ! audio/x-raw,rate=8000,channels=1 "
+  "! amgwopusenc frame-size=20 inband-fec=true packet-loss-percentage=5 audio-type=voice "
+  "bitrate=32000 complexity=5 ! fakesink";
+
+/* bench-bridge --chain DESCRIPTION: runs a pipeline to its end, amgw's
+ * elements registered. */
+static int
+run_chain (const char *desc)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GstElement) pipeline = NULL;
+  g_autoptr (GstBus) bus = NULL;
+  g_autoptr (GstMessage) msg = NULL;
+
+  if (!amgw_pipe_init (&error) || !(pipeline = gst_parse_launch (desc, &error))) {
+    g_printerr ("--chain: %s\n", error->message);
+    return 1;
+  }
+  bus = gst_element_get_bus (pipeline);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  msg = gst_bus_timed_pop_filtered (bus, GST_CLOCK_TIME_NONE, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  return GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS ? 0 : 1;
+}
+
 /* The codec cost of one transcoded call, in fractions of a core: batch
- * (as fast as it goes) and paced (real time). */
+ * (as fast as it goes) and paced (real time), with GStreamer's Opus elements
+ * (the reference), and batch with amgw's own (@own). */
 static void
-codec_chain (const char *dir, double *batch, double *paced)
+codec_chain (const char *dir, double *batch, double *paced, double *own)
 {
   g_autofree char *ogg = g_build_filename (dir, "tone.ogg", NULL);
   g_autofree char *wav = g_build_filename (dir, "tone-pcmu.wav", NULL);
@@ -1386,6 +1422,22 @@ codec_chain (const char *dir, double *batch, double *paced)
   g_print ("  codec chain, batch: %.3f s CPU for %u s of audio both ways (file reading and "
       "demuxing alone %.3f s; best of 3): %.2f %% of a core per call\n  (%s)\n", best,
       AUDIO_SECONDS, base, 100 * *batch, both);
+  {
+    g_autofree char *oa = g_strdup_printf (chain_amgw_to_bridge, ogg);
+    g_autofree char *ob = g_strdup_printf (chain_amgw_to_alexa, wav);
+    g_autofree char *desc = g_strdup_printf ("%s %s", oa, ob);
+    g_autofree char *self = g_file_read_link ("/proc/self/exe", NULL);
+    g_autofree char *qself = g_shell_quote (self);
+    g_autofree char *qdesc = g_shell_quote (desc);
+    g_autofree char *cmd = g_strdup_printf ("%s --chain %s", qself, qdesc);
+    double own_best = 1e9;
+
+    for (guint i = 0; i < 3; i++)
+      own_best = MIN (own_best, run_child_cpu (cmd, NULL));
+    *own = (own_best - base) / AUDIO_SECONDS;
+    g_print ("  codec chain with amgw's own Opus elements, batch: %.3f s CPU (best of 3): "
+        "%.2f %% of a core per call\n  (%s)\n", own_best, 100 * *own, desc);
+  }
 
   /* Paced: @copies calls' chains in one process, each held to real time. */
   for (guint i = 0; i < copies; i++) {
@@ -1585,11 +1637,13 @@ run_mode (gboolean transcoded, GArray *levels, guint cycles, guint sample_s, con
   print_sample ("no call (after the levels)", &s);
 
   if (transcoded) {
-    double batch, paced, marginal = g_array_index (per_call_cpu, double, per_call_cpu->len - 1);
-    codec_chain (dir, &batch, &paced);
+    double batch, paced, own, marginal = g_array_index (per_call_cpu, double,
+        per_call_cpu->len - 1);
+    codec_chain (dir, &batch, &paced, &own);
     g_print ("  ratio amgw / codec chain (amgw's per-call CPU at %u calls): %.2f against batch, "
-        "%.2f against paced\n", g_array_index (levels, guint, levels->len - 1), marginal / batch,
-        marginal / paced);
+        "%.2f against paced; %.2f against amgw's own codecs (batch)\n",
+        g_array_index (levels, guint, levels->len - 1), marginal / batch, marginal / paced,
+        marginal / own);
   }
 
   /* Set-ups and tear-downs, 10 at a time. */
@@ -1659,6 +1713,10 @@ main (int argc, char **argv)
   AmgwDtlsCert *cert;
   GThread *sender;
 
+  if (argc == 3 && strcmp (argv[1], "--chain") == 0) {
+    gst_init (NULL, NULL);
+    return run_chain (argv[2]);
+  }
   g_test_init (&argc, &argv, NULL);   /* for g_assert in the helpers */
   gst_init (&argc, &argv);
   if (g_getenv ("AMGW_BINARY") == NULL || !g_file_test ("/usr/bin/sipp", G_FILE_TEST_EXISTS)) {
