@@ -36,6 +36,17 @@ check_send (const guint8 *rtp, gsize len, gpointer user_data)
   c->sent++;
 }
 
+/* What a transcoding relay makes: RTP of the output payload type. */
+static void
+decoded_send (const guint8 *rtp, gsize len, gpointer user_data)
+{
+  Check *c = user_data;
+
+  if (len < 12 || (rtp[0] & 0xc0) != 0x80 || (rtp[1] & 0x7f) != c->out_pt)
+    abort ();
+  c->sent++;
+}
+
 static void
 push (AmgwRelay *r, Check *c, const guint8 *rtp, gsize len)
 {
@@ -69,15 +80,20 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   AmgwAudioFormat opus_in = { .codec = AMGW_AUDIO_OPUS, .pt = 111 };
   AmgwAudioFormat opus_out = { .codec = AMGW_AUDIO_OPUS, .pt = 96 };
   Check pcmu_check = { .out_pt = 0 }, opus_check = { .out_pt = 96 };
+  Check decoded_check = { .out_pt = 0 };
   AmgwDtmfDetector detector = { 0 };
-  AmgwRelay *to_pcmu, *to_opus;
+  AmgwRelay *to_pcmu, *to_opus, *opus_to_pcmu;
   AmgwRelayStats s;
   guint64 pushed = 0;
   GError *error = NULL;
 
   to_pcmu = amgw_relay_new (&pcmu, &pcmu, 0, "fuzz", check_send, &pcmu_check, &error);
   to_opus = amgw_relay_new (&opus_in, &opus_out, 0, "fuzz", check_send, &opus_check, &error);
-  if (to_pcmu == NULL || to_opus == NULL || !amgw_relay_is_passthrough (to_pcmu))
+  /* Transcoding: what the packets carry goes through amgwopusdec. */
+  opus_to_pcmu = amgw_relay_new (&opus_in, &pcmu, 0, "fuzz", decoded_send, &decoded_check,
+      &error);
+  if (to_pcmu == NULL || to_opus == NULL || opus_to_pcmu == NULL ||
+      !amgw_relay_is_passthrough (to_pcmu) || amgw_relay_is_passthrough (opus_to_pcmu))
     abort ();
 
   push (to_pcmu, &pcmu_check, data, size);
@@ -91,6 +107,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     push (to_pcmu, &pcmu_check, fixed, size);
     fixed[1] |= 111;
     push (to_opus, &opus_check, fixed, size);
+    push (opus_to_pcmu, &decoded_check, fixed, size);
     pushed++;
     g_free (fixed);
   }
@@ -120,5 +137,6 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     abort ();
   amgw_relay_free (to_pcmu);
   amgw_relay_free (to_opus);
+  amgw_relay_free (opus_to_pcmu);
   return 0;
 }
