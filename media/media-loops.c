@@ -24,10 +24,10 @@
  * used to keep about ten there (its timers for RTCP, inactivity and DTLS,
  * its sockets).  amgw's own timers (amgw_media_timer_new()) are kept in one
  * binary heap per loop behind one GSource, and the SIP leg's sockets
- * (amgw_media_watch_new()) in a second epoll set behind another, which
+ * (amgw_media_watch_new()) in one epoll set behind another, which
  * dispatch them directly: what GLib walks per wake-up no longer grows with
- * amgw's own objects, only with libnice's (its sockets and timers are
- * GSources it makes itself).  A timer or watch is looked at by the loop's
+ * amgw's own objects (nor, through nests, below, with libnice's, whose
+ * sockets and timers are GSources it makes itself).  A timer or watch is looked at by the loop's
  * thread while it dispatches, so each keeps a reference while its callback
  * runs, and a watch cleared meanwhile is no longer found by its id.
  *
