@@ -8,9 +8,11 @@
  *    room holds one meeting at a time);
  *  - the bridge: SIPp as a UAS answering every INVITE with PCMU (the
  *    scenario is written by this program); its SDP points RTP at an echo in
- *    this process (one UDP socket, every packet sent back to its sender at
- *    once), not SIPp's -rtp_echo: the same cost to amgw, and the echo can
- *    time-stamp packets on this process's clock for the latency figure;
+ *    this process (one UDP socket, every packet sent back to its sender),
+ *    not SIPp's -rtp_echo: the echo can time-stamp packets on this
+ *    process's clock for the latency figure, and it does not wake for each
+ *    packet (echo_thread(): a bridge is another machine, whose waking is
+ *    not amgw's cost);
  *  - the Alexa devices: amgw's own WebRTC leg in this process (ICE,
  *    DTLS-SRTP), answering amgw's InitiateInboundCall offer, its answer sent
  *    back as CallRinging / CallAccepted.  A device sends pre-encoded packets
@@ -66,13 +68,16 @@
  *
  * Environment: AMGW_BINARY (the daemon), BENCH_LEVELS (transcoded call
  * counts, default "10,25,50"), BENCH_PT_LEVELS (passthrough, default
- * "10,50,100,200"), BENCH_CYCLES (default 1000), BENCH_SAMPLE_S (default
- * 20), BENCH_MODES ("transcoded,passthrough"), BENCH_REST_S (default 40:
- * the wait before memory is read after set-ups and tear-downs), BENCH_STEADY_S
+ * "10,50,100,200,400"), BENCH_CYCLES (default 1000), BENCH_SAMPLE_S (default
+ * 20), BENCH_MODES ("transcoded,passthrough"), BENCH_ECHO_US (default
+ * 1000: the echo wakes at most once per this; 0: at every packet),
+ * BENCH_REST_S (default 40: the wait before memory is read after set-ups
+ * and tear-downs), BENCH_STEADY_S
  * (default 40: memory per call is read again that long after the last
  * level's sample, once SIP's finished transactions are gone), BENCH_PERF
  * (a folder: a 15-s perf profile of amgw after the last level's sample, then
  * 10 s of `perf trace -s`: its system calls). */
+#define _GNU_SOURCE /* recvmmsg, sendmmsg */
 #include "../integration/common.h"
 #include "../integration/sip-common.h"
 #include "proc-stat.h"
@@ -103,7 +108,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define N_ROOMS 230
+#define N_ROOMS 430
 #define FRAME_MS 20
 #define SLOTS 20                 /* the sender's ticks per 20 ms (1 ms): calls spread over them */
 #define PATTERN_FRAMES 100       /* the probe's 2-s pattern */
@@ -517,67 +522,131 @@ typedef struct {
   guint16 port;
   GThread *thread;
   gint stop;
+  gint64 round_us;               /* BENCH_ECHO_US: 0, a wake-up per packet */
 
   GMutex lock;
   GHashTable *first_us;          /* source port -> gint64[2]: a stream's first and latest packet */
   guint64 packets;
   guint16 probe_port;            /* 0: none */
   gboolean probe_is_pcmu;
-  Onsets probe_onsets;           /* PCMU from amgw on the probe's stream */
+  Onsets probe_onsets;           /* PCMU from amgw on the probe's stream: when it arrived */
+  Onsets probe_onsets_out;       /* ... the same onsets: when the echo sent them back */
 } Echo;
 
 static Echo echo;
 
+#define ECHO_BATCH 64
+
+/* One packet's bookkeeping: arrival_us on the monotonic clock (the kernel's
+ * receive time stamp), sent_us when it went back. */
+static void
+echo_account (const guint8 *buf, gsize n, guint16 sport, gint64 arrival_us, gint64 sent_us)
+{
+  g_mutex_lock (&echo.lock);
+  echo.packets++;
+  {
+    /* [0]: the stream's first packet, [1]: its latest.  amgw reuses
+     * ports: a stream that resumes after a pause is a new call's. */
+    gint64 *v = g_hash_table_lookup (echo.first_us, GUINT_TO_POINTER (sport));
+    if (v == NULL) {
+      v = g_new (gint64, 2);
+      v[0] = arrival_us;
+      g_hash_table_insert (echo.first_us, GUINT_TO_POINTER (sport), v);
+    } else if (arrival_us - v[1] > STREAM_GAP_US) {
+      v[0] = arrival_us;
+    }
+    v[1] = arrival_us;
+  }
+  /* The probe's PCMU (payload type 0; not its telephone-events). */
+  if (sport == echo.probe_port && n > 12 && (buf[1] & 0x7f) == 0) {
+    gint16 pcm[1500];
+    guint off = 12 + 4 * (buf[0] & 0x0f);
+    guint len = n > off ? (guint) MIN (n - off, G_N_ELEMENTS (pcm)) : 0;
+    for (guint i = 0; i < len; i++)
+      pcm[i] = ulaw_decode (buf[off + i]);
+    onsets_push (&echo.probe_onsets, pcm, len, arrival_us / 1000.0);
+    onsets_push (&echo.probe_onsets_out, pcm, len, sent_us / 1000.0);
+  }
+  g_mutex_unlock (&echo.lock);
+}
+
+/* The bridge's media: every packet back to its sender.  A bridge is another
+ * machine, so amgw's sends to it never wake a process on amgw's cores; on
+ * loopback a receiver blocked in poll() is woken by each send, and the
+ * waking (an inter-processor interrupt in a virtual machine, or amgw
+ * preempted by the echo inside its sendto()) was charged to amgw.  So,
+ * like amgw's own media loops under load, the echo wakes at most once per
+ * BENCH_ECHO_US (default 1000): it drains its socket with recvmmsg(), sends
+ * everything back with sendmmsg(), and sleeps out the rest of the interval,
+ * during which amgw's sends find no one to wake.  An idle echo blocks in
+ * poll() (the first packet wakes it).  Arrival times are the kernel's
+ * receive time stamps, so the hold does not count in device -> bridge, and
+ * bridge -> device starts when the packet left the echo. */
 static gpointer
 echo_thread (gpointer data)
 {
-  guint8 buf[2048];
+  static guint8 bufs[ECHO_BATCH][2048];
+  static guint8 ctl[ECHO_BATCH][CMSG_SPACE (sizeof (struct timespec))];
+  struct sockaddr_in from[ECHO_BATCH];
+  struct iovec iov[ECHO_BATCH];
+  struct mmsghdr in[ECHO_BATCH], out[ECHO_BATCH];
   struct pollfd fds[2] = { { echo.fd, POLLIN, 0 }, { echo.rtcp_fd, POLLIN, 0 } };
+  int on = 1;
 
+  setsockopt (echo.fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
   while (!g_atomic_int_get (&echo.stop)) {
+    gint64 woke;
+
     if (poll (fds, 2, 100) <= 0)
       continue;
+    woke = g_get_monotonic_time ();
     if (fds[1].revents & POLLIN)
-      (void) recv (echo.rtcp_fd, buf, sizeof buf, MSG_DONTWAIT);
-    if (!(fds[0].revents & POLLIN))
-      continue;
+      while (recv (echo.rtcp_fd, bufs[0], sizeof bufs[0], MSG_DONTWAIT) >= 0)
+        ;
     for (;;) {
-      struct sockaddr_in from;
-      socklen_t flen = sizeof from;
-      ssize_t n = recvfrom (echo.fd, buf, sizeof buf, MSG_DONTWAIT, (struct sockaddr *) &from, &flen);
-      gint64 t;
-      guint16 sport;
+      gint64 offset = g_get_real_time () - g_get_monotonic_time ();
+      gint64 sent;
+      int n;
 
-      if (n < 0)
+      for (guint i = 0; i < ECHO_BATCH; i++) {
+        iov[i] = (struct iovec) { bufs[i], sizeof bufs[i] };
+        in[i].msg_hdr = (struct msghdr) { .msg_name = &from[i], .msg_namelen = sizeof from[i],
+          .msg_iov = &iov[i], .msg_iovlen = 1, .msg_control = ctl[i], .msg_controllen = sizeof ctl[i] };
+      }
+      n = recvmmsg (echo.fd, in, ECHO_BATCH, MSG_DONTWAIT, NULL);
+      if (n <= 0)
         break;
-      sendto (echo.fd, buf, (size_t) n, 0, (struct sockaddr *) &from, flen);
-      t = g_get_monotonic_time ();
-      sport = ntohs (from.sin_port);
-      g_mutex_lock (&echo.lock);
-      echo.packets++;
-      {
-        /* [0]: the stream's first packet, [1]: its latest.  amgw reuses
-         * ports: a stream that resumes after a pause is a new call's. */
-        gint64 *v = g_hash_table_lookup (echo.first_us, GUINT_TO_POINTER (sport));
-        if (v == NULL) {
-          v = g_new (gint64, 2);
-          v[0] = t;
-          g_hash_table_insert (echo.first_us, GUINT_TO_POINTER (sport), v);
-        } else if (t - v[1] > STREAM_GAP_US) {
-          v[0] = t;
+      for (int i = 0; i < n; i++) {
+        iov[i].iov_len = in[i].msg_len;
+        out[i].msg_hdr = (struct msghdr) { .msg_name = &from[i],
+          .msg_namelen = in[i].msg_hdr.msg_namelen, .msg_iov = &iov[i], .msg_iovlen = 1 };
+      }
+      for (int done = 0; done < n;) {
+        int k = sendmmsg (echo.fd, out + done, (unsigned) (n - done), 0);
+        if (k <= 0)
+          break;
+        done += k;
+      }
+      sent = g_get_monotonic_time ();
+      for (int i = 0; i < n; i++) {
+        gint64 arrival = sent;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR (&in[i].msg_hdr); c != NULL;
+             c = CMSG_NXTHDR (&in[i].msg_hdr, c)) {
+          if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+            struct timespec ts;
+            memcpy (&ts, CMSG_DATA (c), sizeof ts);
+            arrival = (gint64) ts.tv_sec * G_USEC_PER_SEC + ts.tv_nsec / 1000 - offset;
+          }
         }
-        v[1] = t;
+        echo_account (bufs[i], in[i].msg_len, ntohs (from[i].sin_port), arrival, sent);
       }
-      /* The probe's PCMU (payload type 0; not its telephone-events). */
-      if (sport == echo.probe_port && n > 12 && (buf[1] & 0x7f) == 0) {
-        gint16 pcm[1500];
-        guint off = 12 + 4 * (buf[0] & 0x0f);
-        guint len = (guint) n > off ? (guint) n - off : 0;
-        for (guint i = 0; i < len; i++)
-          pcm[i] = ulaw_decode (buf[off + i]);
-        onsets_push (&echo.probe_onsets, pcm, len, t / 1000.0);
-      }
-      g_mutex_unlock (&echo.lock);
+      if (n < ECHO_BATCH)
+        break;
+    }
+    if (echo.round_us > 0) {
+      gint64 rest = woke + echo.round_us - g_get_monotonic_time ();
+      if (rest > 0)
+        g_usleep ((gulong) rest);
     }
   }
   return NULL;
@@ -604,6 +673,8 @@ echo_start (void)
   g_mutex_init (&echo.lock);
   echo.first_us = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   onsets_init (&echo.probe_onsets, 8000);
+  onsets_init (&echo.probe_onsets_out, 8000);
+  echo.round_us = g_getenv ("BENCH_ECHO_US") ? g_ascii_strtoll (g_getenv ("BENCH_ECHO_US"), NULL, 10) : 1000;
   for (guint16 p = 31000; p < 31100; p += 2) {
     int a = socket (AF_INET, SOCK_DGRAM, 0), b = socket (AF_INET, SOCK_DGRAM, 0);
     struct sockaddr_in s1 = { .sin_family = AF_INET, .sin_port = htons (p) };
@@ -631,6 +702,8 @@ echo_set_probe (guint16 port)
   echo.probe_port = port;
   g_array_set_size (echo.probe_onsets.times, 0);
   echo.probe_onsets.quiet = G_MAXINT32;
+  g_array_set_size (echo.probe_onsets_out.times, 0);
+  echo.probe_onsets_out.quiet = G_MAXINT32;
   g_mutex_unlock (&echo.lock);
 }
 
@@ -1226,7 +1299,7 @@ relay_report (Run *r, Device **ds, guint n)
 static void
 latency_report (Run *r, Device *probe)
 {
-  g_autoptr (GArray) sent = NULL, at_bridge = NULL, back = NULL;
+  g_autoptr (GArray) sent = NULL, at_bridge = NULL, out_bridge = NULL, back = NULL;
   g_autoptr (GArray) a = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr (GArray) b = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr (GArray) rt = g_array_new (FALSE, FALSE, sizeof (double));
@@ -1241,7 +1314,9 @@ latency_report (Run *r, Device *probe)
   g_mutex_unlock (&probe_lock);
   g_mutex_lock (&echo.lock);
   at_bridge = g_array_copy (echo.probe_onsets.times);
+  out_bridge = g_array_copy (echo.probe_onsets_out.times);
   g_array_set_size (echo.probe_onsets.times, 0);
+  g_array_set_size (echo.probe_onsets_out.times, 0);
   g_mutex_unlock (&echo.lock);
   g_mutex_lock (&probe->lock);
   times = g_array_copy (probe->probe_times);
@@ -1274,11 +1349,13 @@ latency_report (Run *r, Device *probe)
   back = o.times;
 
   for (guint i = 0; i < sent->len; i++) {
-    double s = g_array_index (sent, double, i), e = NAN, k = NAN;
+    double s = g_array_index (sent, double, i), e = NAN, eo = NAN, k = NAN;
     for (guint j = 0; j < at_bridge->len; j++) {
       double t = g_array_index (at_bridge, double, j);
       if (t > s - 5 && t < s + 1000) {
         e = t;
+        /* The same onset, when the echo sent it back (pushed together). */
+        eo = j < out_bridge->len ? g_array_index (out_bridge, double, j) : t;
         break;
       }
     }
@@ -1286,7 +1363,7 @@ latency_report (Run *r, Device *probe)
       continue;
     for (guint j = 0; j < back->len; j++) {
       double t = g_array_index (back, double, j);
-      if (t > e - 5 && t < e + 1000) {
+      if (t > eo - 5 && t < eo + 1000) {
         k = t;
         break;
       }
@@ -1296,7 +1373,8 @@ latency_report (Run *r, Device *probe)
       g_array_append_val (a, da);
     }
     if (!isnan (k)) {
-      double db = k - e, dr = k - s;
+      /* amgw's two directions; the round trip leaves out the echo's hold. */
+      double db = k - eo, dr = (e - s) + db;
       g_array_append_val (b, db);
       g_array_append_val (rt, dr);
     }
@@ -1705,7 +1783,7 @@ main (int argc, char **argv)
   g_autoptr (GPtrArray) problems = g_ptr_array_new_with_free_func (g_free);
   g_autofree char *dir = NULL;
   g_autoptr (GArray) levels = env_levels ("BENCH_LEVELS", "10,25,50");
-  g_autoptr (GArray) pt_levels = env_levels ("BENCH_PT_LEVELS", "10,50,100,200");
+  g_autoptr (GArray) pt_levels = env_levels ("BENCH_PT_LEVELS", "10,50,100,200,400");
   const char *modes = g_getenv ("BENCH_MODES") ? g_getenv ("BENCH_MODES") : "transcoded,passthrough";
   guint cycles = env_uint ("BENCH_CYCLES", 1000), sample_s = env_uint ("BENCH_SAMPLE_S", 20);
   AmgwConfig *device_config;
