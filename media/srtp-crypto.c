@@ -35,14 +35,23 @@
  *    (plus 128 random encrypt/decrypt round trips, lengths 0 .. 63), then the
  *    replaced type's test_data: alloc must accept the lengths those use.
  *
- * Packet path: nothing is allocated.  Each cipher object owns one
- * EVP_CIPHER_CTX, bound to its algorithm at alloc and keyed at init; set_iv
- * only hands OpenSSL a new IV.  An HMAC object keeps SHA-1 states that have
- * already absorbed the padded key and copies them per packet (see Hmac).
+ * Packet path: nothing is allocated, and no OpenSSL parameter goes back and
+ * forth.  OpenSSL 3.0 turns a new IV (EVP_CipherInit_ex) and a GCM tag
+ * (EVP_CIPHER_CTX_ctrl) into OSSL_PARAM lists that the provider searches by
+ * name, a dozen strcmp()s each: callgrind at 20 passthrough calls (GCM) put
+ * 35 % of amgw's user-space instructions in SRTP, 14 points of them in
+ * those two calls and about 3 in AES and GHASH themselves.  So each cipher
+ * object keys one AES-128-ECB EVP_CIPHER_CTX at init and uses only EVP_EncryptUpdate() on
+ * it, which goes straight to the provider's AES (AES-NI where the CPU has
+ * it): counter mode is the counter blocks encrypted in one call and XORed
+ * in, and GCM is OpenSSL's own GCM128 (openssl/modes.h: GHASH with the
+ * CPU's carry-less multiply) driven by that same counter-mode function.  An
+ * HMAC object keeps SHA-1 states that have already absorbed the padded key
+ * and copies them per packet (see Hmac).
  *
  * Threads: libsrtp's own locking rules apply (one thread per srtp_t at a time,
- * amgw/srtp.h); the objects here have no shared state beyond two algorithm
- * handles fetched at install and an atomic object count.
+ * amgw/srtp.h); the objects here have no shared state beyond one algorithm
+ * handle fetched at install and an atomic object count.
  */
 
 /* The low-level SHA1_* functions are deprecated in OpenSSL 3.0; see Hmac for
@@ -56,6 +65,7 @@
 #include <string.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/modes.h>
 #include <openssl/sha.h>
 #include <srtp2/srtp.h>
 #include <srtp2/auth.h>
@@ -81,8 +91,7 @@ G_STATIC_ASSERT (HMAC_KEY_LEN <= SHA1_BLOCK_LEN);
 /* Fetched once by amgw_srtp_crypto_install() and kept for the process:
  * binding a context to a fetched algorithm skips OpenSSL's implicit fetch
  * (a locked method-store lookup) at every alloc. */
-static EVP_CIPHER *aes_128_ctr;
-static EVP_CIPHER *aes_128_gcm;
+static EVP_CIPHER *aes_128_ecb;
 
 static gint live_objects;   /* atomic */
 static gboolean installed;
@@ -91,15 +100,25 @@ static const srtp_cipher_type_t amgw_aes_icm_128;
 static const srtp_cipher_type_t amgw_aes_gcm_128;
 static const srtp_auth_type_t amgw_hmac_sha1;
 
+#define AES_BLOCK 16
+#define CTR_CHUNK_BLOCKS 32       /* counter blocks encrypted per EVP call: 512 octets on the stack */
+
 /* One cipher object: libsrtp's srtp_cipher_t first, so that the pointer libsrtp
  * holds and its ->state are both this struct. */
 typedef struct {
   srtp_cipher_t base;
-  EVP_CIPHER_CTX *ctx;            /* (owned) */
+  EVP_CIPHER_CTX *ecb;            /* (owned) AES-128-ECB, no padding, keyed at init */
   gboolean keyed;
-  guint8 salt[COUNTER_LEN];       /* AES-CM: the salt, then two zero octets */
-  gboolean decrypting;            /* AES-GCM: direction of the last set_iv */
-  guint tag_len;                  /* AES-GCM */
+  /* AES-CM */
+  guint8 salt[COUNTER_LEN];       /* the salt, then two zero octets */
+  guint8 counter[AES_BLOCK];      /* the next block's counter */
+  guint8 keystream[AES_BLOCK];    /* of the last block, when it was used only in part */
+  guint keystream_used;           /* octets of it used: AES_BLOCK when none is left */
+  /* AES-GCM */
+  GCM128_CONTEXT *gcm;            /* (owned) made at the first init */
+  gboolean failed;                /* OpenSSL refused a block under GCM128: the message fails */
+  gboolean decrypting;            /* direction of the last set_iv */
+  guint tag_len;
 } Cipher;
 
 /* ----------------------------------------------------------------------------
@@ -107,24 +126,25 @@ typedef struct {
  */
 
 static srtp_err_status_t
-cipher_new (srtp_cipher_t **cp, const srtp_cipher_type_t *type, EVP_CIPHER *algorithm,
-    int key_len, int algorithm_id)
+cipher_new (srtp_cipher_t **cp, const srtp_cipher_type_t *type, int key_len, int algorithm_id)
 {
   Cipher *c;
 
-  if (cp == NULL || algorithm == NULL)
+  if (cp == NULL || aes_128_ecb == NULL)
     return srtp_err_status_bad_param;
 
   c = g_try_new0 (Cipher, 1);
   if (c == NULL)
     return srtp_err_status_alloc_fail;
   /* Bind the algorithm now: OpenSSL allocates its state here, not at init. */
-  c->ctx = EVP_CIPHER_CTX_new ();
-  if (c->ctx == NULL || !EVP_CipherInit_ex (c->ctx, algorithm, NULL, NULL, NULL, 1)) {
-    EVP_CIPHER_CTX_free (c->ctx);
+  c->ecb = EVP_CIPHER_CTX_new ();
+  if (c->ecb == NULL || !EVP_EncryptInit_ex (c->ecb, aes_128_ecb, NULL, NULL, NULL) ||
+      !EVP_CIPHER_CTX_set_padding (c->ecb, 0)) {
+    EVP_CIPHER_CTX_free (c->ecb);
     g_free (c);
     return srtp_err_status_alloc_fail;
   }
+  c->keystream_used = AES_BLOCK;
 
   c->base.type = type;
   c->base.state = c;
@@ -143,29 +163,113 @@ cipher_dealloc (srtp_cipher_t *base)
   if (base == NULL)
     return srtp_err_status_bad_param;
   c = (Cipher *) base->state;
-  /* OpenSSL wipes its key schedule when it frees the context. */
-  EVP_CIPHER_CTX_free (c->ctx);
+  /* OpenSSL wipes its key schedule when it frees the context, and GCM128's
+   * hash key when it releases that. */
+  EVP_CIPHER_CTX_free (c->ecb);
+  if (c->gcm != NULL)
+    CRYPTO_gcm128_release (c->gcm);
   OPENSSL_cleanse (c, sizeof *c);
   g_free (c);
   g_atomic_int_add (&live_objects, -1);
   return srtp_err_status_ok;
 }
 
-/* Runs @len octets of @buf through the context in place.  AES-CTR and GCM are
- * stream modes: OpenSSL returns as many octets as it was given. */
-static srtp_err_status_t
-cipher_update (Cipher *c, uint8_t *buf, unsigned int len)
+/* Keys the ECB context with the first 16 octets of @key. */
+static gboolean
+cipher_key (Cipher *c, const uint8_t *key)
+{
+  c->keyed = EVP_EncryptInit_ex (c->ecb, NULL, NULL, key, NULL) == 1;
+  return c->keyed;
+}
+
+/* Encrypts @n_blocks whole blocks from @in to @out (AES-ECB: n_blocks * 16
+ * octets; in place is fine). */
+static gboolean
+ecb_blocks (Cipher *c, const guint8 *in, guint8 *out, gsize n_blocks)
 {
   int out_len = 0;
 
-  /* Zero-length input: nothing to do (libsrtp may pass a NULL buffer then). */
-  if (len == 0)
-    return srtp_err_status_ok;
-  if (len > INT_MAX)
-    return srtp_err_status_bad_param;
-  if (!EVP_CipherUpdate (c->ctx, buf, &out_len, buf, (int) len) || out_len != (int) len)
-    return srtp_err_status_cipher_fail;
-  return srtp_err_status_ok;
+  return EVP_EncryptUpdate (c->ecb, out, &out_len, in, (int) (n_blocks * AES_BLOCK)) == 1 &&
+      out_len == (int) (n_blocks * AES_BLOCK);
+}
+
+/* GCM128's block function: one block, with our ECB context as its key. */
+static void
+gcm_block (const unsigned char in[16], unsigned char out[16], const void *key)
+{
+  Cipher *c = (Cipher *) key;
+
+  if (!ecb_blocks (c, in, out, 1)) {
+    memset (out, 0, AES_BLOCK);   /* not with a keyed context; the message fails anyway */
+    c->failed = TRUE;
+  }
+}
+
+/* XORs @n_blocks blocks of keystream into @in -> @out, the counter blocks
+ * being @counter, @counter + 1, ...: added to its last @ctr_octets octets
+ * only (4 for GCM's inc32, RFC 7714 / SP 800-38D; 16 for RFC 3711 4.1.1's
+ * IV + i mod 2^128).  @counter is left as the block after the last. */
+static gboolean
+ctr_xor (Cipher *c, const guint8 *in, guint8 *out, gsize n_blocks, guint8 counter[AES_BLOCK],
+    guint ctr_octets)
+{
+  guint8 blocks[CTR_CHUNK_BLOCKS * AES_BLOCK];
+  gsize used = MIN (n_blocks, CTR_CHUNK_BLOCKS) * AES_BLOCK;
+
+  while (n_blocks > 0) {
+    gsize n = MIN (n_blocks, CTR_CHUNK_BLOCKS);
+    guint32 low;
+
+    /* The counter's last 32 bits, big-endian: carried further only when
+     * they wrap, and only as far as @ctr_octets allows. */
+    memcpy (&low, counter + AES_BLOCK - 4, 4);
+    low = GUINT32_FROM_BE (low);
+    for (gsize b = 0; b < n; b++) {
+      guint32 be = GUINT32_TO_BE (low);
+
+      memcpy (counter + AES_BLOCK - 4, &be, 4);
+      memcpy (blocks + b * AES_BLOCK, counter, AES_BLOCK);
+      if (++low == 0) {
+        for (guint i = AES_BLOCK - 4; i > AES_BLOCK - ctr_octets; i--) {
+          if (++counter[i - 1] != 0)
+            break;
+        }
+      }
+    }
+    {
+      guint32 be = GUINT32_TO_BE (low);
+      memcpy (counter + AES_BLOCK - 4, &be, 4);
+    }
+    if (!ecb_blocks (c, blocks, blocks, n))
+      return FALSE;
+    for (gsize i = 0; i < n * AES_BLOCK; i += 8) {
+      guint64 a, k;
+
+      memcpy (&a, in + i, 8);
+      memcpy (&k, blocks + i, 8);
+      a ^= k;
+      memcpy (out + i, &a, 8);
+    }
+    in += n * AES_BLOCK;
+    out += n * AES_BLOCK;
+    n_blocks -= n;
+  }
+  OPENSSL_cleanse (blocks, used);   /* keystream */
+  return TRUE;
+}
+
+/* GCM128's counter-mode function (ctr128_f): its counter is not advanced. */
+static void
+gcm_ctr32 (const unsigned char *in, unsigned char *out, size_t blocks, const void *key,
+    const unsigned char ivec[16])
+{
+  guint8 counter[AES_BLOCK];
+
+  memcpy (counter, ivec, AES_BLOCK);
+  if (!ctr_xor ((Cipher *) key, in, out, blocks, counter, 4)) {
+    memset (out, 0, blocks * AES_BLOCK);
+    ((Cipher *) key)->failed = TRUE;
+  }
 }
 
 /* ----------------------------------------------------------------------------
@@ -180,7 +284,7 @@ aes_icm_alloc (srtp_cipher_t **cp, int key_len, int tag_len)
    * 192- and 256-bit variants are other ids and stay libsrtp's. */
   if (key_len != SRTP_AES_ICM_128_KEY_LEN_WSALT)
     return srtp_err_status_bad_param;
-  return cipher_new (cp, &amgw_aes_icm_128, aes_128_ctr, key_len, SRTP_AES_ICM_128);
+  return cipher_new (cp, &amgw_aes_icm_128, key_len, SRTP_AES_ICM_128);
 }
 
 /* @key: the 16-octet AES key, then the 14-octet salt. */
@@ -191,12 +295,8 @@ aes_icm_init (void *state, const uint8_t *key)
 
   memset (c->salt, 0, sizeof c->salt);
   memcpy (c->salt, key + AES_128_KEY_LEN, ICM_SALT_LEN);
-  if (!EVP_CipherInit_ex (c->ctx, NULL, NULL, key, NULL, 1)) {
-    c->keyed = FALSE;
-    return srtp_err_status_init_fail;
-  }
-  c->keyed = TRUE;
-  return srtp_err_status_ok;
+  c->keystream_used = AES_BLOCK;
+  return cipher_key (c, key) ? srtp_err_status_ok : srtp_err_status_init_fail;
 }
 
 /* Counter mode has no direction: the same keystream encrypts and decrypts. */
@@ -204,26 +304,47 @@ static srtp_err_status_t
 aes_icm_set_iv (void *state, uint8_t *iv, srtp_cipher_direction_t direction)
 {
   Cipher *c = state;
-  guint8 counter[COUNTER_LEN];
-  guint i;
 
   if (G_UNLIKELY (!c->keyed || iv == NULL))
     return srtp_err_status_bad_param;
-  for (i = 0; i < COUNTER_LEN; i++)
-    counter[i] = iv[i] ^ c->salt[i];
-  /* A new IV also drops the unused keystream of a previous partial block.
-   * OpenSSL then counts blocks modulo 2^128, as RFC 3711 4.1.1 says. */
-  if (!EVP_CipherInit_ex (c->ctx, NULL, NULL, NULL, counter, 1))
-    return srtp_err_status_cipher_fail;
+  for (guint i = 0; i < COUNTER_LEN; i++)
+    c->counter[i] = iv[i] ^ c->salt[i];
+  /* A new IV also drops the unused keystream of a previous partial block. */
+  c->keystream_used = AES_BLOCK;
   return srtp_err_status_ok;
 }
 
+/* XORs the keystream into @buf, going on where the last call stopped (the
+ * key derivation reads keystream in pieces). */
 static srtp_err_status_t
 aes_icm_crypt (void *state, uint8_t *buf, unsigned int *len)
 {
-  if (G_UNLIKELY (len == NULL))
+  Cipher *c = state;
+  gsize left, whole;
+
+  if (G_UNLIKELY (len == NULL || !c->keyed))
     return srtp_err_status_bad_param;
-  return cipher_update (state, buf, *len);
+  left = *len;
+  /* Zero-length input: nothing to do (libsrtp may pass a NULL buffer then). */
+  if (left == 0)
+    return srtp_err_status_ok;
+  while (left > 0 && c->keystream_used < AES_BLOCK) {
+    *buf++ ^= c->keystream[c->keystream_used++];
+    left--;
+  }
+  whole = left / AES_BLOCK;
+  if (whole > 0 && !ctr_xor (c, buf, buf, whole, c->counter, AES_BLOCK))
+    return srtp_err_status_cipher_fail;
+  buf += whole * AES_BLOCK;
+  left -= whole * AES_BLOCK;
+  if (left > 0) {
+    memset (c->keystream, 0, AES_BLOCK);
+    if (!ctr_xor (c, c->keystream, c->keystream, 1, c->counter, AES_BLOCK))
+      return srtp_err_status_cipher_fail;
+    for (c->keystream_used = 0; c->keystream_used < left; c->keystream_used++)
+      buf[c->keystream_used] ^= c->keystream[c->keystream_used];
+  }
+  return srtp_err_status_ok;
 }
 
 /* ----------------------------------------------------------------------------
@@ -241,7 +362,7 @@ aes_gcm_alloc (srtp_cipher_t **cp, int key_len, int tag_len)
   if (key_len != SRTP_AES_GCM_128_KEY_LEN_WSALT ||
       (tag_len != GCM_TAG_LEN && tag_len != GCM_SHORT_TAG_LEN))
     return srtp_err_status_bad_param;
-  status = cipher_new (cp, &amgw_aes_gcm_128, aes_128_gcm, key_len, SRTP_AES_GCM_128);
+  status = cipher_new (cp, &amgw_aes_gcm_128, key_len, SRTP_AES_GCM_128);
   if (status == srtp_err_status_ok)
     ((Cipher *) (*cp)->state)->tag_len = (guint) tag_len;
   return status;
@@ -254,38 +375,43 @@ aes_gcm_init (void *state, const uint8_t *key)
 {
   Cipher *c = state;
 
-  if (!EVP_CipherInit_ex (c->ctx, NULL, NULL, key, NULL, 1)) {
+  if (!cipher_key (c, key))
+    return srtp_err_status_init_fail;
+  /* GCM128 derives its hash key with the block function: E(K, 0). */
+  c->failed = FALSE;
+  if (c->gcm == NULL)
+    c->gcm = CRYPTO_gcm128_new (c, gcm_block);
+  else
+    CRYPTO_gcm128_init (c->gcm, c, gcm_block);
+  if (c->gcm == NULL || c->failed) {
     c->keyed = FALSE;
     return srtp_err_status_init_fail;
   }
-  c->keyed = TRUE;
   return srtp_err_status_ok;
 }
 
-/* @iv: the 12-octet IV (OpenSSL's default GCM IV length).  Starts a message:
- * the AAD and tag state of the previous one is gone. */
+/* @iv: the 12-octet IV.  Starts a message: the AAD and tag state of the
+ * previous one is gone. */
 static srtp_err_status_t
 aes_gcm_set_iv (void *state, uint8_t *iv, srtp_cipher_direction_t direction)
 {
   Cipher *c = state;
-  int enc;
 
   if (G_UNLIKELY (!c->keyed || iv == NULL))
     return srtp_err_status_bad_param;
   switch (direction) {
     case srtp_direction_encrypt:
-      enc = 1;
+      c->decrypting = FALSE;
       break;
     case srtp_direction_decrypt:
-      enc = 0;
+      c->decrypting = TRUE;
       break;
     default:
       return srtp_err_status_bad_param;
   }
-  if (!EVP_CipherInit_ex (c->ctx, NULL, NULL, NULL, iv, enc))
-    return srtp_err_status_cipher_fail;
-  c->decrypting = !enc;
-  return srtp_err_status_ok;
+  c->failed = FALSE;
+  CRYPTO_gcm128_setiv (c->gcm, iv, GCM_SALT_LEN);
+  return c->failed ? srtp_err_status_cipher_fail : srtp_err_status_ok;
 }
 
 /* Adds to the AAD; may be called more than once, before any payload. */
@@ -293,14 +419,13 @@ static srtp_err_status_t
 aes_gcm_set_aad (void *state, const uint8_t *aad, uint32_t aad_len)
 {
   Cipher *c = state;
-  int out_len = 0;
 
   if (aad_len == 0)
     return srtp_err_status_ok;
-  if (aad_len > INT_MAX || aad == NULL)
+  if (G_UNLIKELY (!c->keyed || aad == NULL))
     return srtp_err_status_bad_param;
-  if (!EVP_CipherUpdate (c->ctx, NULL, &out_len, aad, (int) aad_len))
-    return srtp_err_status_cipher_fail;
+  if (CRYPTO_gcm128_aad (c->gcm, aad, aad_len) != 0)
+    return srtp_err_status_cipher_fail;   /* after the payload began, or too long */
   return srtp_err_status_ok;
 }
 
@@ -310,23 +435,25 @@ aes_gcm_encrypt (void *state, uint8_t *buf, unsigned int *len)
 {
   Cipher *c = state;
 
-  if (G_UNLIKELY (c->decrypting || len == NULL))
+  if (G_UNLIKELY (!c->keyed || c->decrypting || len == NULL))
     return srtp_err_status_bad_param;
-  return cipher_update (c, buf, *len);
+  if (*len == 0)
+    return srtp_err_status_ok;
+  if (CRYPTO_gcm128_encrypt_ctr32 (c->gcm, buf, buf, *len, gcm_ctr32) != 0 || c->failed)
+    return srtp_err_status_cipher_fail;
+  return srtp_err_status_ok;
 }
 
 static srtp_err_status_t
 aes_gcm_get_tag (void *state, uint8_t *tag, uint32_t *len)
 {
   Cipher *c = state;
-  guint8 none[16];   /* GCM's final step outputs no payload octets */
-  int out_len = 0;
 
-  if (G_UNLIKELY (c->decrypting || tag == NULL || len == NULL))
+  if (G_UNLIKELY (!c->keyed || c->decrypting || tag == NULL || len == NULL))
     return srtp_err_status_bad_param;
   /* A short tag is the full one truncated (NIST SP 800-38D 5.2.1.2). */
-  if (!EVP_CipherFinal_ex (c->ctx, none, &out_len) ||
-      !EVP_CIPHER_CTX_ctrl (c->ctx, EVP_CTRL_AEAD_GET_TAG, (int) c->tag_len, tag))
+  CRYPTO_gcm128_tag (c->gcm, tag, c->tag_len);
+  if (c->failed)
     return srtp_err_status_cipher_fail;
   *len = c->tag_len;
   return srtp_err_status_ok;
@@ -339,21 +466,16 @@ static srtp_err_status_t
 aes_gcm_decrypt (void *state, uint8_t *buf, unsigned int *len)
 {
   Cipher *c = state;
-  guint8 none[16];
   unsigned int payload_len;
-  srtp_err_status_t status;
-  int out_len = 0;
 
-  if (G_UNLIKELY (!c->decrypting || len == NULL || *len < c->tag_len))
+  if (G_UNLIKELY (!c->keyed || !c->decrypting || len == NULL || *len < c->tag_len))
     return srtp_err_status_bad_param;
   payload_len = *len - c->tag_len;
-  /* OpenSSL copies the expected tag; it is checked at the final step. */
-  if (!EVP_CIPHER_CTX_ctrl (c->ctx, EVP_CTRL_AEAD_SET_TAG, (int) c->tag_len, buf + payload_len))
+  if (payload_len > 0 &&
+      CRYPTO_gcm128_decrypt_ctr32 (c->gcm, buf, buf, payload_len, gcm_ctr32) != 0)
     return srtp_err_status_cipher_fail;
-  status = cipher_update (c, buf, payload_len);
-  if (status != srtp_err_status_ok)
-    return status;
-  if (!EVP_CipherFinal_ex (c->ctx, none, &out_len))
+  /* CRYPTO_gcm128_finish compares in constant time; 0 is a match. */
+  if (CRYPTO_gcm128_finish (c->gcm, buf + payload_len, c->tag_len) != 0 || c->failed)
     return srtp_err_status_auth_fail;
   *len = payload_len;
   return srtp_err_status_ok;
@@ -740,11 +862,9 @@ amgw_srtp_crypto_install (void)
   if (installed)
     return TRUE;
 
-  if (aes_128_ctr == NULL)
-    aes_128_ctr = EVP_CIPHER_fetch (NULL, "AES-128-CTR", NULL);
-  if (aes_128_gcm == NULL)
-    aes_128_gcm = EVP_CIPHER_fetch (NULL, "AES-128-GCM", NULL);
-  if (aes_128_ctr == NULL || aes_128_gcm == NULL)
+  if (aes_128_ecb == NULL)
+    aes_128_ecb = EVP_CIPHER_fetch (NULL, "AES-128-ECB", NULL);
+  if (aes_128_ecb == NULL)
     goto no_algorithms;
 
   /* Our own known answers first, all of them, so that a type that fails them
@@ -779,7 +899,7 @@ amgw_srtp_crypto_install (void)
   /* ERRORS */
 no_algorithms:
   {
-    GST_WARNING ("OpenSSL has no %s", aes_128_ctr == NULL ? "AES-128-CTR" : "AES-128-GCM");
+    GST_WARNING ("OpenSSL has no AES-128-ECB");
     return FALSE;
   }
 self_test_failed:
