@@ -12,7 +12,29 @@
  * them.  The user may free the AmgwIce in any callback: amgw_ice_free() then
  * only marks it closed, and whoever called the callback finishes the job when
  * it returns (ice->busy counts callbacks in progress).
+ *
+ * The direct path.  Once libnice has selected a pair on one of its UDP
+ * sockets (a host candidate's, which server- and peer-reflexive ones share),
+ * the datagrams of the call no longer go through libnice: per packet, its
+ * receive path costs a wake-up of the agent's nest (GLib's prepare, check and
+ * dispatch), the agent's lock, GIO's receive and, at the end of each batch, a
+ * GError for the empty read; its send path the lock, a stream and component
+ * lookup and GIO's send.  Together about a third of what amgw's CPU does per
+ * forwarded packet in the passthrough benchmark.  So amgw binds a socket of
+ * its own to the same address and port (SO_REUSEPORT on both) and has the
+ * kernel share the datagrams out by their first byte (a classic BPF program,
+ * SO_ATTACH_REUSEPORT_CBPF; RFC 7983's ranges): STUN (0-3) and TURN channel
+ * data (64-79) to libnice's socket, which still does all of ICE (consent
+ * freshness, the peer's checks, restarts, a new pair), everything else (DTLS,
+ * SRTP, SRTCP) to amgw's, which a media watch reads in batches (recvmmsg)
+ * and amgw_ice_send() sends from.  Same address and port, so the peer sees
+ * the same 5-tuple.  Datagrams from anywhere but the selected pair's remote
+ * address are dropped there (libnice drops data from addresses that no check
+ * validated).  A relayed pair (TURN) keeps libnice's path: its datagrams are
+ * wrapped.  When the socket cannot be made (an old kernel, say), libnice's
+ * path simply stays, with an INFO line.
  */
+#define _GNU_SOURCE   /* recvmmsg */
 #include "amgw/ice.h"
 #include "amgw/media-loops.h"
 
@@ -21,10 +43,13 @@
 
 #include <errno.h>
 #include <ifaddrs.h>
+#include <linux/filter.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 GST_DEBUG_CATEGORY_STATIC (amgw_ice_debug);
 #define GST_CAT_DEFAULT amgw_ice_debug
@@ -42,6 +67,9 @@ G_DEFINE_QUARK (amgw-ice-error-quark, amgw_ice_error)
 #define ICE_MIN_UFRAG_CHARS 4
 #define ICE_MIN_PWD_CHARS 22
 #define ICE_EVENT_GATHERING_DONE (-1)   /* in the event queue, next to states */
+#define ICE_DIRECT_BATCH 8              /* datagrams per recvmmsg() on the direct path */
+#define ICE_DIRECT_MAX_PER_WAKEUP 64    /* then the loop's other sources get a turn */
+#define ICE_DIRECT_MAX_DATAGRAM 16384   /* as the DTLS layer's limit; longer is dropped */
 
 static void
 ensure_debug_category (void)
@@ -75,6 +103,13 @@ struct _AmgwIce {
 
   GArray *events;               /* gint: an AmgwIceState or ICE_EVENT_GATHERING_DONE */
   GSource *notify_source;       /* delivers @events; NULL when idle */
+
+  /* The direct path (file comment).  Set and cleared on the loop's thread;
+   * amgw_ice_send() on another thread reads it under direct_lock. */
+  GMutex direct_lock;
+  struct _IceDirect *direct;    /* NULL: every datagram through libnice */
+  guint64 direct_in;            /* datagrams delivered from amgw's socket */
+  guint64 direct_dropped;       /* not from the selected remote, or STUN in the hand-over */
 
   guint busy;                   /* user callbacks in progress */
   gboolean closed;              /* amgw_ice_free() was called */
@@ -384,6 +419,8 @@ on_component_state_changed (NiceAgent *agent, guint stream_id, guint component_i
   }
 }
 
+static void direct_update (AmgwIce *ice, NiceCandidate *local, NiceCandidate *remote);
+
 static void
 on_new_selected_pair (NiceAgent *agent, guint stream_id, guint component_id,
     NiceCandidate *local, NiceCandidate *remote, gpointer data)
@@ -397,6 +434,7 @@ on_new_selected_pair (NiceAgent *agent, guint stream_id, guint component_id,
   format_address (&remote->addr, r, sizeof r);
   GST_INFO ("[ice %u] selected pair %s <-> %s (%s/%s)", ice->id, l, r,
       candidate_type_name (local->type), candidate_type_name (remote->type));
+  direct_update (ice, local, remote);
 }
 
 static gboolean
@@ -407,6 +445,20 @@ destroy_idle_cb (gpointer data)
   g_clear_pointer (&ice->destroy_source, g_source_unref);
   ice_destroy (ice);
   return G_SOURCE_REMOVE;
+}
+
+/* After a receive callback: if it freed @ice, destroy it from an idle, not
+ * while libnice (or the direct path's watch) is dispatching. */
+static void
+receive_done (AmgwIce *ice)
+{
+  if (ice->closed && ice->busy == 0 && ice->destroy_source == NULL) {
+    ice->destroy_source = g_idle_source_new ();
+    g_source_set_priority (ice->destroy_source, G_PRIORITY_HIGH);
+    g_source_set_callback (ice->destroy_source, destroy_idle_cb, ice, NULL);
+    g_source_set_static_name (ice->destroy_source, "amgw-ice-destroy");
+    g_source_attach (ice->destroy_source, ice->context);
+  }
 }
 
 static void
@@ -421,14 +473,242 @@ on_receive (NiceAgent *agent, guint stream_id, guint component_id, guint len, gc
   ice->busy++;
   ice->cb.receive ((guint8 *) buf, len, ice->user_data);
   ice->busy--;
-  if (ice->closed && ice->busy == 0 && ice->destroy_source == NULL) {
-    /* Freed from inside the callback: not while libnice is dispatching. */
-    ice->destroy_source = g_idle_source_new ();
-    g_source_set_priority (ice->destroy_source, G_PRIORITY_HIGH);
-    g_source_set_callback (ice->destroy_source, destroy_idle_cb, ice, NULL);
-    g_source_set_static_name (ice->destroy_source, "amgw-ice-destroy");
-    g_source_attach (ice->destroy_source, ice->context);
+  receive_done (ice);
+}
+
+/* ---- the direct path (file comment) ---- */
+
+typedef struct _IceDirect {
+  GSocket *sock;                /* amgw's, bound to the address of ... */
+  int base_fd;                  /* ... libnice's socket of the selected pair (not ours) */
+  dev_t base_dev;               /* which socket base_fd was, as numbers are reused */
+  ino_t base_ino;
+  AmgwMediaWatch *watch;
+  struct sockaddr_storage remote;   /* the selected pair's remote address */
+  socklen_t remote_len;
+} IceDirect;
+
+/* Which socket of the reuseport group gets a datagram, by its first byte
+ * (RFC 7983): 0 (libnice's, the first in the group) for STUN, 0-3, and TURN
+ * channel data, 64-79; 1 (amgw's) for the rest.  An empty datagram fails the
+ * load, which returns 0: libnice's. */
+static const struct sock_filter direct_steering[] = {
+  BPF_STMT (BPF_LD | BPF_B | BPF_ABS, 0),
+  BPF_JUMP (BPF_JMP | BPF_JGE | BPF_K, 4, 0, 3),      /* 0-3: to libnice */
+  BPF_JUMP (BPF_JMP | BPF_JGE | BPF_K, 64, 0, 1),     /* 4-63: to amgw */
+  BPF_JUMP (BPF_JMP | BPF_JGE | BPF_K, 80, 0, 1),     /* 64-79: to libnice */
+  BPF_STMT (BPF_RET | BPF_K, 1),
+  BPF_STMT (BPF_RET | BPF_K, 0),
+};
+
+static gboolean
+fd_is (int fd, dev_t dev, ino_t ino)
+{
+  struct stat st;
+
+  return fstat (fd, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+}
+
+static gboolean
+same_sockaddr (const struct sockaddr_storage *a, socklen_t a_len,
+    const struct sockaddr_storage *b, socklen_t b_len)
+{
+  if (a->ss_family != b->ss_family)
+    return FALSE;
+  if (a->ss_family == AF_INET && a_len >= sizeof (struct sockaddr_in)
+      && b_len >= sizeof (struct sockaddr_in)) {
+    const struct sockaddr_in *x = (const void *) a, *y = (const void *) b;
+
+    return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
   }
+  if (a->ss_family == AF_INET6 && a_len >= sizeof (struct sockaddr_in6)
+      && b_len >= sizeof (struct sockaddr_in6)) {
+    const struct sockaddr_in6 *x = (const void *) a, *y = (const void *) b;
+
+    return x->sin6_port == y->sin6_port
+        && memcmp (&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
+  }
+  return FALSE;
+}
+
+static void
+direct_free (IceDirect *d)
+{
+  amgw_media_watch_clear (&d->watch);
+  g_clear_object (&d->sock);    /* closes it: the group is libnice's socket alone again */
+  g_free (d);
+}
+
+/* Back to libnice's path.  Any datagram still queued on amgw's socket goes
+ * with it (a few at most: libnice's socket gets the next ones). */
+static void
+direct_stop (AmgwIce *ice, const char *why)
+{
+  IceDirect *d;
+
+  g_mutex_lock (&ice->direct_lock);
+  d = g_steal_pointer (&ice->direct);
+  g_mutex_unlock (&ice->direct_lock);
+  if (d == NULL)
+    return;
+  GST_DEBUG ("[ice %u] direct path off: %s (%" G_GUINT64_FORMAT " datagrams dropped)", ice->id,
+      why, ice->direct_dropped);
+  direct_free (d);   /* no sender holds it: they do under the lock */
+}
+
+/* The media watch: every datagram that the steering gave amgw's socket. */
+static gboolean
+on_direct_readable (GSocket *sock, GIOCondition cond, gpointer data)
+{
+  static GPrivate buf_key = G_PRIVATE_INIT (g_free);
+  AmgwIce *ice = data;
+  IceDirect *d = ice->direct;
+  guint8 *bufs = g_private_get (&buf_key);
+  struct sockaddr_storage from[ICE_DIRECT_BATCH];
+  struct iovec iov[ICE_DIRECT_BATCH];
+  struct mmsghdr msgs[ICE_DIRECT_BATCH];
+  int fd = g_socket_get_fd (sock);
+
+  (void) cond;
+  if (ice->closed || d == NULL || d->sock != sock)
+    return G_SOURCE_CONTINUE;
+  if (bufs == NULL) {
+    /* Per loop thread, not per call: 128 KiB would double a call's memory. */
+    bufs = g_malloc (ICE_DIRECT_BATCH * ICE_DIRECT_MAX_DATAGRAM);
+    g_private_set (&buf_key, bufs);
+  }
+  for (guint total = 0; total < ICE_DIRECT_MAX_PER_WAKEUP;) {
+    int n = amgw_media_recv_batch (fd, bufs, ICE_DIRECT_MAX_DATAGRAM, from, iov, msgs,
+        ICE_DIRECT_BATCH);
+
+    if (n <= 0)
+      break;
+    for (int i = 0; i < n; i++) {
+      guint8 *buf = iov[i].iov_base;
+      gsize len = msgs[i].msg_len;
+
+      if (len == 0 || (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) || buf[0] < 4
+          || (buf[0] >= 64 && buf[0] < 80)
+          || !same_sockaddr (&from[i], msgs[i].msg_hdr.msg_namelen, &d->remote, d->remote_len)) {
+        /* Not the peer's, or STUN that came in before the steering was on:
+         * the peer repeats its checks. */
+        ice->direct_dropped++;
+        GST_LOG ("[ice %u] direct path: dropped a datagram of %" G_GSIZE_FORMAT " bytes",
+            ice->id, len);
+        continue;
+      }
+      ice->direct_in++;
+      ice->busy++;
+      ice->cb.receive (buf, len, ice->user_data);
+      ice->busy--;
+      if (ice->closed || ice->direct != d) {
+        /* Freed, or the path changed, from inside the callback: @d may be
+         * gone (the watch keeps @sock). */
+        receive_done (ice);
+        return G_SOURCE_CONTINUE;
+      }
+    }
+    total += (guint) n;
+    if (n < ICE_DIRECT_BATCH)
+      break;
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+/* Makes amgw's socket on @base's address, or NULL (with why in @error). */
+static IceDirect *
+direct_new (AmgwIce *ice, GSocket *base, GError **error)
+{
+  struct sock_fprog prog;
+  struct sockaddr_storage local;
+  socklen_t local_len = sizeof local;
+  struct stat st;
+  int one = 1, zero = 0, fd = -1;
+  int base_fd = g_socket_get_fd (base);
+  IceDirect *d;
+  GSocket *sock;
+
+  memset (&prog, 0, sizeof prog);   /* the kernel reads the padding too */
+  prog.len = G_N_ELEMENTS (direct_steering);
+  prog.filter = (struct sock_filter *) direct_steering;
+  if (getsockname (base_fd, (struct sockaddr *) &local, &local_len) != 0
+      || fstat (base_fd, &st) != 0)
+    goto failed;
+  if (setsockopt (base_fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+    goto failed;
+  fd = socket (local.ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_UDP);
+  if (fd < 0)
+    goto failed_base;
+  if (setsockopt (fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0
+      || bind (fd, (struct sockaddr *) &local, local_len) != 0
+      || setsockopt (fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof prog) != 0)
+    goto failed_base;
+  sock = g_socket_new_from_fd (fd, error);
+  if (sock == NULL)
+    goto cleanup;
+  d = g_new0 (IceDirect, 1);
+  d->sock = sock;
+  d->base_fd = base_fd;
+  d->base_dev = st.st_dev;
+  d->base_ino = st.st_ino;
+  d->watch = amgw_media_watch_new (ice->context, sock, on_direct_readable, ice);
+  return d;
+
+  /* ERRORS */
+failed_base:
+  /* Nobody else may join libnice's socket's group. */
+  setsockopt (base_fd, SOL_SOCKET, SO_REUSEPORT, &zero, sizeof zero);
+failed:
+  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno), "%s", g_strerror (errno));
+cleanup:
+  if (fd >= 0)
+    close (fd);
+  return NULL;
+}
+
+/* After libnice selected a pair: the direct path for it, or none. */
+static void
+direct_update (AmgwIce *ice, NiceCandidate *local, NiceCandidate *remote)
+{
+  g_autoptr (GSocket) base = NULL;
+  g_autoptr (GError) error = NULL;
+  struct sockaddr_storage addr = { 0, };
+  socklen_t addr_len;
+  IceDirect *d = ice->direct;
+
+  if (local->type == NICE_CANDIDATE_TYPE_RELAYED || local->transport != NICE_CANDIDATE_TRANSPORT_UDP
+      || remote->transport != NICE_CANDIDATE_TRANSPORT_UDP) {
+    direct_stop (ice, "a relayed pair");
+    return;
+  }
+  base = nice_agent_get_selected_socket (ice->agent, ice->stream_id, ICE_COMPONENT);
+  if (base == NULL || g_socket_get_socket_type (base) != G_SOCKET_TYPE_DATAGRAM) {
+    direct_stop (ice, "no socket of libnice's to share");
+    return;
+  }
+  nice_address_copy_to_sockaddr (&remote->addr, (struct sockaddr *) &addr);
+  addr_len = addr.ss_family == AF_INET6 ? sizeof (struct sockaddr_in6)
+      : sizeof (struct sockaddr_in);
+
+  if (d != NULL && (d->base_fd != g_socket_get_fd (base)
+          || !fd_is (d->base_fd, d->base_dev, d->base_ino))) {
+    direct_stop (ice, "the pair is on another socket now");
+    d = NULL;
+  }
+  if (d == NULL) {
+    d = direct_new (ice, base, &error);
+    if (d == NULL) {
+      GST_INFO ("[ice %u] no direct path, datagrams stay with libnice: %s", ice->id,
+          error->message);
+      return;
+    }
+    GST_DEBUG ("[ice %u] direct path on (libnice keeps STUN)", ice->id);
+  }
+  g_mutex_lock (&ice->direct_lock);
+  d->remote = addr;
+  d->remote_len = addr_len;
+  ice->direct = d;
+  g_mutex_unlock (&ice->direct_lock);
 }
 
 /* ---- life cycle ---- */
@@ -457,6 +737,7 @@ amgw_ice_new (GMainContext *media_context, const AmgwIceConfig *cfg, gboolean co
   ice->context = g_main_context_ref (media_context);
   ice->state = AMGW_ICE_NEW;
   ice->events = g_array_new (FALSE, FALSE, sizeof (gint));
+  g_mutex_init (&ice->direct_lock);
   ice->user_data = user_data;
   if (cb != NULL)
     ice->cb = *cb;
@@ -602,6 +883,7 @@ ice_destroy (AmgwIce *ice)
     g_source_destroy (ice->destroy_source);
     g_clear_pointer (&ice->destroy_source, g_source_unref);
   }
+  direct_stop (ice, "closed");
   if (ice->agent != NULL) {
     Closing *closing = g_new0 (Closing, 1);
 
@@ -619,6 +901,7 @@ ice_destroy (AmgwIce *ice)
   g_clear_pointer (&ice->nest, amgw_media_nest_free);
   GST_DEBUG ("[ice %u] freed", ice->id);
   g_array_unref (ice->events);
+  g_mutex_clear (&ice->direct_lock);
   g_main_context_unref (ice->context);
   g_free (ice);
 }
@@ -945,15 +1228,45 @@ refused:
 gssize
 amgw_ice_send (AmgwIce *ice, const guint8 *data, gsize len)
 {
-  gint sent;
+  gssize sent;
 
-  /* Packet path, any thread (see ice.h): only the atomic flag and libnice,
-   * whose send takes the agent's lock. */
+  /* Packet path, any thread (see ice.h): the atomic flag, then the direct
+   * path's socket under its lock, or libnice, whose send takes the agent's
+   * lock. */
   if (G_UNLIKELY (ice == NULL || len > G_MAXUINT16 || !g_atomic_int_get (&ice->sendable)))
     return -1;
+  g_mutex_lock (&ice->direct_lock);
+  if (G_LIKELY (ice->direct != NULL)) {
+    IceDirect *d = ice->direct;
+
+    sent = sendto (g_socket_get_fd (d->sock), data, len, MSG_DONTWAIT,
+        (const struct sockaddr *) &d->remote, d->remote_len);
+    g_mutex_unlock (&ice->direct_lock);
+    return sent < 0 ? -1 : sent;
+  }
+  g_mutex_unlock (&ice->direct_lock);
   sent = nice_agent_send (ice->agent, ice->stream_id, ICE_COMPONENT, (guint) len,
       (const gchar *) data);
   return sent < 0 ? -1 : sent;
+}
+
+gboolean
+amgw_ice_is_direct (AmgwIce *ice)
+{
+  g_return_val_if_fail (ice != NULL, FALSE);
+  ICE_ASSERT_THREAD (ice);
+  return ice->direct != NULL;
+}
+
+void
+amgw_ice_get_direct_counts (AmgwIce *ice, guint64 *received, guint64 *dropped)
+{
+  g_return_if_fail (ice != NULL);
+  ICE_ASSERT_THREAD (ice);
+  if (received != NULL)
+    *received = ice->direct_in;
+  if (dropped != NULL)
+    *dropped = ice->direct_dropped;
 }
 
 AmgwIceState

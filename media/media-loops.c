@@ -62,10 +62,13 @@
  * from inside their first dispatch, applied once that dispatch is over
  * (setting it during the dispatch would leave the source blocked).
  */
+#define _GNU_SOURCE   /* recvmmsg */
 #include "amgw/media-loops.h"
 
 #include <errno.h>
+#include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -656,6 +659,22 @@ amgw_media_watch_clear (AmgwMediaWatch **wp)
     g_mutex_unlock (&w->loop->watch_lock);
   }
   watch_unref (w);
+}
+
+int
+amgw_media_recv_batch (int fd, guint8 *bufs, gsize slot, struct sockaddr_storage *from,
+    struct iovec *iov, struct mmsghdr *msgs, guint n)
+{
+  memset (msgs, 0, n * sizeof msgs[0]);
+  for (guint i = 0; i < n; i++) {
+    iov[i].iov_base = bufs + i * slot;
+    iov[i].iov_len = slot;
+    msgs[i].msg_hdr.msg_name = &from[i];
+    msgs[i].msg_hdr.msg_namelen = sizeof from[i];
+    msgs[i].msg_hdr.msg_iov = &iov[i];
+    msgs[i].msg_hdr.msg_iovlen = 1;
+  }
+  return recvmmsg (fd, msgs, n, MSG_DONTWAIT, NULL);
 }
 
 /* ---- nests ---- */

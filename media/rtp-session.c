@@ -700,20 +700,10 @@ on_socket_readable (GSocket *sock, GIOCondition cond, gpointer data)
   int fd = g_socket_get_fd (sock);
 
   (void) cond;
-  memset (msgs, 0, sizeof msgs);
-  for (guint i = 0; i < RECV_BATCH; i++) {
-    iov[i].iov_base = bufs[i];
-    iov[i].iov_len = sizeof bufs[i];
-    msgs[i].msg_hdr.msg_name = &from[i];
-    msgs[i].msg_hdr.msg_iov = &iov[i];
-    msgs[i].msg_hdr.msg_iovlen = 1;
-  }
   for (guint total = 0; total < MAX_RECV_PER_WAKEUP;) {
-    int n;
+    int n = amgw_media_recv_batch (fd, &bufs[0][0], sizeof bufs[0], from, iov, msgs,
+        RECV_BATCH);
 
-    for (guint i = 0; i < RECV_BATCH; i++)
-      msgs[i].msg_hdr.msg_namelen = sizeof from[i];   /* the kernel writes it back */
-    n = recvmmsg (fd, msgs, RECV_BATCH, MSG_DONTWAIT, NULL);
     if (n <= 0)
       break;
     for (int i = 0; i < n; i++) {

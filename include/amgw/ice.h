@@ -5,7 +5,10 @@
  * ONE component (rtcp-mux always).  ICE-UDP only: host candidates, a
  * server-reflexive one when a STUN server is configured, relayed ones (TURN
  * over UDP and over TCP) when a TURN server is.  No ICE-TCP host candidates
- * and no UPnP (which would multicast on the LAN).
+ * and no UPnP (which would multicast on the LAN).  Once a pair that is not
+ * relayed is selected, its datagrams bypass libnice through a socket of
+ * amgw's on the same port, and STUN stays with libnice (ice.c, the direct
+ * path).
  *
  * Threads: an AmgwIce lives on one media loop (media-loops.h).  Every function
  * below, amgw_ice_new() included, must be called on the thread that owns
@@ -135,6 +138,14 @@ gboolean amgw_ice_restart (AmgwIce *ice, GError **error);
  * the caller makes sure amgw_ice_free() cannot run at the same time (e.g. the
  * streaming thread that sends is stopped before the free). */
 gssize amgw_ice_send (AmgwIce *ice, const guint8 *data, gsize len);
+/* Whether the selected pair's datagrams go through amgw's own socket rather
+ * than libnice's (ice.c, the direct path): a UDP pair that is not relayed,
+ * on a kernel with SO_ATTACH_REUSEPORT_CBPF.  STUN stays with libnice. */
+gboolean amgw_ice_is_direct (AmgwIce *ice);
+/* Datagrams the direct path delivered, and dropped (not from the selected
+ * pair's remote address; STUN in the instant the path is set up), over the
+ * agent's life. */
+void amgw_ice_get_direct_counts (AmgwIce *ice, guint64 *received, guint64 *dropped);
 
 /* The latest state (possibly not delivered through state_changed yet).  Any
  * thread, for a glance; decisions belong on the media thread. */

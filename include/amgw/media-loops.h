@@ -131,6 +131,19 @@ AmgwMediaWatch *amgw_media_watch_new (GMainContext *ctx, GSocket *sock, AmgwMedi
 /* As amgw_media_timer_clear().  Clear the watch before closing its socket. */
 void amgw_media_watch_clear (AmgwMediaWatch **w);
 
+struct mmsghdr;
+struct iovec;
+struct sockaddr_storage;
+
+/* For a watch's callback: one recvmmsg() on @fd (MSG_DONTWAIT) into @n
+ * slots of @slot bytes each at @bufs, the senders into @from; @iov and @msgs
+ * (@n each) are the caller's scratch, and msgs[i].msg_len, msg_flags and
+ * msg_hdr.msg_namelen say what came.  Returns what recvmmsg() returns: fewer
+ * than @n means the socket is drained, so no second call is needed to find
+ * it empty. */
+int amgw_media_recv_batch (int fd, guint8 *bufs, gsize slot, struct sockaddr_storage *from,
+    struct iovec *iov, struct mmsghdr *msgs, guint n);
+
 /* ---- nests: another library's sources on a context of their own ----
  *
  * libnice makes its own GSources (a socket each, a few timers) on the context

@@ -8,10 +8,13 @@
 #include "amgw/media-loops.h"
 
 #include <gst/gst.h>
+#include <stun/stunagent.h>
+#include <stun/usages/ice.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,6 +24,7 @@
 
 #define CONNECT_TIMEOUT_S 15
 #define CONSENT_TIMEOUT_S 60      /* libnice's consent expiry is 30 s; generous */
+#define CONSENT_KEPT_S 40         /* longer than that expiry */
 #define N_DATAGRAMS 20
 #define TURN_USER "test"
 #define TURN_PASSWORD "secretpw"
@@ -112,7 +116,8 @@ static const AmgwIceCallbacks peer_callbacks = {
 
 /* Operations run on the peer's media thread through invoke_sync. */
 typedef enum {
-  OP_NEW, OP_GATHER, OP_LOCAL, OP_SET_REMOTE, OP_SEND, OP_RESTART, OP_DESCRIBE, OP_FREE, OP_NOP,
+  OP_NEW, OP_GATHER, OP_LOCAL, OP_SET_REMOTE, OP_SEND, OP_RESTART, OP_DESCRIBE, OP_IS_DIRECT,
+  OP_FREE, OP_NOP,
 } OpKind;
 
 typedef struct {
@@ -127,6 +132,7 @@ typedef struct {
   /* results */
   gboolean ok;
   gssize sent;
+  guint64 direct_in, direct_dropped;
   char *out_ufrag, *out_pwd, *text;
   GPtrArray *out_candidates;
   GError *error;
@@ -162,6 +168,10 @@ run_op (gpointer data)
       break;
     case OP_DESCRIBE:
       op->text = amgw_ice_describe_pair (p->ice);
+      break;
+    case OP_IS_DIRECT:
+      op->ok = amgw_ice_is_direct (p->ice);
+      amgw_ice_get_direct_counts (p->ice, &op->direct_in, &op->direct_dropped);
       break;
     case OP_FREE:
       g_clear_pointer (&p->ice, amgw_ice_free);
@@ -306,6 +316,27 @@ peer_describe (Peer *p)
 
   peer_run (p, &op);
   return op.text;
+}
+
+static gboolean
+peer_is_direct (Peer *p)
+{
+  Op op = { .kind = OP_IS_DIRECT };
+
+  peer_run (p, &op);
+  return op.ok;
+}
+
+/* What @p's direct path delivered (and dropped, if @dropped). */
+static guint64
+peer_direct_in (Peer *p, guint64 *dropped)
+{
+  Op op = { .kind = OP_IS_DIRECT };
+
+  peer_run (p, &op);
+  if (dropped != NULL)
+    *dropped = op.direct_dropped;
+  return op.direct_in;
 }
 
 static gssize
@@ -605,6 +636,9 @@ test_connect (Fixture *f, gconstpointer data)
   g_assert_true (g_regex_match_simple ("^\\S+:\\d+ <-> \\S+:\\d+ \\((host|prflx)/(host|prflx)\\)$",
       pair_a, 0, 0));
   g_assert_nonnull (strstr (pair_b, "<->"));
+  /* A host pair: the datagrams go through amgw's own sockets. */
+  g_assert_true (peer_is_direct (&f->a));
+  g_assert_true (peer_is_direct (&f->b));
 
   check_data_flows (&f->a, &f->b, "first");
   check_data_flows (&f->b, &f->a, "first");
@@ -790,6 +824,8 @@ test_restart (Fixture *f, gconstpointer data)
       (g_get_monotonic_time () - start) / 1e6);
   check_data_flows (&f->a, &f->b, "after");
   check_data_flows (&f->b, &f->a, "after");
+  g_assert_true (peer_is_direct (&f->a));
+  g_assert_true (peer_is_direct (&f->b));
 }
 
 /* amgw_ice_free() inside a callback: no callback after, nothing freed twice
@@ -845,6 +881,173 @@ test_free_in_callback (Fixture *f, gconstpointer data)
     amgw_media_loops_release (f->loops, ctx);
     g_main_context_unref (ctx);
   }
+}
+
+/* The local address of @p's selected pair ("ip:port" or "[ip6]:port" before
+ * " <-> " in amgw_ice_describe_pair()). */
+static GSocketAddress *
+peer_selected_local (Peer *p)
+{
+  g_autofree char *pair = peer_describe (p);
+  g_autofree char *local = NULL;
+  char *colon;
+  const char *host;
+  guint64 port;
+
+  g_assert_nonnull (strstr (pair, " <-> "));
+  local = g_strndup (pair, (gsize) (strstr (pair, " <-> ") - pair));
+  colon = strrchr (local, ':');
+  g_assert_nonnull (colon);
+  *colon = '\0';
+  g_assert_true (g_ascii_string_to_unsigned (colon + 1, 10, 1, 65535, &port, NULL));
+  host = local;
+  if (host[0] == '[') {
+    host++;
+    local[strlen (local) - 1] = '\0';
+  }
+  return g_inet_socket_address_new_from_string (host, (guint) port);
+}
+
+/* Waits up to @timeout_ms for a datagram on @fd; its length, or -1. */
+static gssize
+recv_within (int fd, guint8 *buf, gsize size, struct sockaddr_storage *from, guint timeout_ms)
+{
+  struct pollfd pfd = { .fd = fd, .events = POLLIN };
+  socklen_t from_len = sizeof *from;
+
+  if (poll (&pfd, 1, (int) timeout_ms) != 1)
+    return -1;
+  return recvfrom (fd, buf, size, 0, (struct sockaddr *) from, &from_len);
+}
+
+/* The direct path (media/ice.c): after a host pair is selected, datagrams go
+ * through amgw's own socket on the same port, STUN still through libnice's,
+ * and only the selected remote's datagrams are taken. */
+static void
+test_direct (Fixture *f, gconstpointer data)
+{
+  g_autofree char *ufrag_a = NULL, *pwd_a = NULL, *ufrag_b = NULL, *pwd_b = NULL;
+  g_autofree char *username = NULL;
+  g_autoptr (GPtrArray) cands_a = NULL, cands_b = NULL;
+  g_autoptr (GSocketAddress) local_a = NULL;
+  struct sockaddr_storage a_addr, stranger_addr, from;
+  socklen_t stranger_len = sizeof stranger_addr;
+  static const guint8 junk[] = { 0x80, 0x00, 0x12, 0x34, 'j', 'u', 'n', 'k' };
+  guint8 req[STUN_MAX_MESSAGE_SIZE], resp[STUN_MAX_MESSAGE_SIZE];
+  StunAgent stun;
+  StunMessage msg;
+  gsize req_len;
+  gint64 deadline;
+  gboolean answered = FALSE;
+  int stranger;
+
+  guint64 in_before, in_after, dropped_before, dropped_after;
+
+  connect_peers (f, NULL, NULL);
+  g_assert_true (peer_is_direct (&f->a));
+  g_assert_true (peer_is_direct (&f->b));
+  in_before = peer_direct_in (&f->a, &dropped_before);
+  check_data_flows (&f->a, &f->b, "direct");
+  check_data_flows (&f->b, &f->a, "direct");
+  /* They came through amgw's socket, not libnice's. */
+  in_after = peer_direct_in (&f->a, NULL);
+  g_assert_cmpuint (in_after - in_before, ==, N_DATAGRAMS);
+
+  /* A stranger on loopback, in a's selected pair's address family. */
+  local_a = peer_selected_local (&f->a);
+  g_assert_true (g_socket_address_to_native (local_a, &a_addr, sizeof a_addr, NULL));
+  stranger = socket (a_addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  g_assert_cmpint (stranger, >=, 0);
+  memset (&stranger_addr, 0, sizeof stranger_addr);
+  stranger_addr.ss_family = a_addr.ss_family;
+  if (a_addr.ss_family == AF_INET6)
+    ((struct sockaddr_in6 *) &stranger_addr)->sin6_addr = in6addr_loopback;
+  else
+    ((struct sockaddr_in *) &stranger_addr)->sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  g_assert_cmpint (bind (stranger, (struct sockaddr *) &stranger_addr,
+      a_addr.ss_family == AF_INET6 ? sizeof (struct sockaddr_in6) : sizeof (struct sockaddr_in)),
+      ==, 0);
+  g_assert_cmpint (getsockname (stranger, (struct sockaddr *) &stranger_addr, &stranger_len), ==, 0);
+
+  /* An RTP-looking datagram from the stranger is not taken: b's that follow
+   * arrive alone (check_data_flows counts and compares them all). */
+  g_assert_cmpint (sendto (stranger, junk, sizeof junk, 0, (struct sockaddr *) &a_addr,
+      g_socket_address_get_native_size (local_a)), ==, sizeof junk);
+  check_data_flows (&f->b, &f->a, "after-junk");
+  g_assert_cmpuint (peer_direct_in (&f->a, &dropped_after), ==, in_after + N_DATAGRAMS);
+  g_assert_cmpuint (dropped_after, ==, dropped_before + 1);
+
+  /* A connectivity check with a's credentials, sent to the same port, is
+   * libnice's: it answers with a success response that maps the stranger. */
+  cands_a = peer_local (&f->a, &ufrag_a, &pwd_a);
+  cands_b = peer_local (&f->b, &ufrag_b, &pwd_b);
+  username = g_strdup_printf ("%s:%s", ufrag_a, ufrag_b);
+  stun_agent_init (&stun, STUN_ALL_KNOWN_ATTRIBUTES, STUN_COMPATIBILITY_RFC5389,
+      STUN_AGENT_USAGE_SHORT_TERM_CREDENTIALS | STUN_AGENT_USAGE_USE_FINGERPRINT);
+  req_len = stun_usage_ice_conncheck_create (&stun, &msg, req, sizeof req,
+      (const uint8_t *) username, strlen (username), (const uint8_t *) pwd_a, strlen (pwd_a),
+      FALSE, FALSE, 0x6e0001ff, g_random_int (), NULL, STUN_USAGE_ICE_COMPATIBILITY_RFC5245);
+  g_assert_cmpuint (req_len, >, 0);
+  g_assert_cmpint (sendto (stranger, req, req_len, 0, (struct sockaddr *) &a_addr,
+      g_socket_address_get_native_size (local_a)), ==, (gssize) req_len);
+
+  deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  while (!answered && g_get_monotonic_time () < deadline) {
+    gssize n = recv_within (stranger, resp, sizeof resp, &from, 500);
+    StunMessage reply;
+    struct sockaddr_storage mapped;
+    socklen_t mapped_len = sizeof mapped;
+
+    if (n <= 0)
+      continue;
+    /* libnice may also send the stranger a check of its own: skip those. */
+    if (stun_agent_validate (&stun, &reply, resp, (size_t) n, NULL, NULL)
+        != STUN_VALIDATION_SUCCESS
+        || stun_message_get_class (&reply) != STUN_RESPONSE)
+      continue;
+    g_assert_cmpint (stun_usage_ice_conncheck_process (&reply, &mapped, &mapped_len,
+        STUN_USAGE_ICE_COMPATIBILITY_RFC5245), ==, STUN_USAGE_ICE_RETURN_SUCCESS);
+    g_assert_cmpint (mapped.ss_family, ==, stranger_addr.ss_family);
+    if (mapped.ss_family == AF_INET6)
+      g_assert_cmpuint (((struct sockaddr_in6 *) &mapped)->sin6_port, ==,
+          ((struct sockaddr_in6 *) &stranger_addr)->sin6_port);
+    else
+      g_assert_cmpuint (((struct sockaddr_in *) &mapped)->sin_port, ==,
+          ((struct sockaddr_in *) &stranger_addr)->sin_port);
+    answered = TRUE;
+  }
+  g_assert_true (answered);
+  close (stranger);
+
+  /* Nothing else changed: both still on the direct path, data both ways. */
+  g_assert_true (peer_is_direct (&f->a));
+  check_data_flows (&f->a, &f->b, "end");
+  check_data_flows (&f->b, &f->a, "end");
+}
+
+/* Consent freshness (RFC 7675) lives on with the direct path: libnice's
+ * checks and answers are STUN, which the steering leaves to libnice's socket;
+ * if it did not, both would report FAILED after libnice's 30 s. */
+static void
+test_consent_kept (Fixture *f, gconstpointer data)
+{
+  Peer *peers[2] = { &f->a, &f->b };
+
+  connect_peers (f, NULL, NULL);
+  g_assert_true (peer_is_direct (&f->a));
+  g_assert_true (peer_is_direct (&f->b));
+  for (guint s = 0; s < CONSENT_KEPT_S; s += 5) {
+    g_usleep (5 * G_USEC_PER_SEC);
+    check_data_flows (&f->a, &f->b, "kept");
+  }
+  for (guint i = 0; i < 2; i++) {
+    g_mutex_lock (&peers[i]->lock);
+    for (guint k = 0; k < peers[i]->history->len; k++)
+      g_assert_cmpint (g_array_index (peers[i]->history, AmgwIceState, k), !=, AMGW_ICE_FAILED);
+    g_assert_cmpint (peers[i]->state, ==, AMGW_ICE_CONNECTED);
+    g_mutex_unlock (&peers[i]->lock);
+  }
+  check_data_flows (&f->b, &f->a, "kept");
 }
 
 static void
@@ -979,6 +1182,10 @@ run_turn_test (Fixture *f, gboolean udp, gboolean tcp)
   pair_b = peer_describe (&f->b);
   g_test_message ("a: %s; b: %s", pair_a, pair_b);
   g_assert_nonnull (strstr (pair_a, "(relay/"));
+  /* a's datagrams are wrapped for the TURN server: libnice's path.  b's
+   * come plain from the relayed address: the direct path. */
+  g_assert_false (peer_is_direct (&f->a));
+  g_assert_true (peer_is_direct (&f->b));
 
   check_data_flows (&f->a, &f->b, "turn");
   check_data_flows (&f->b, &f->a, "turn");
@@ -1021,6 +1228,8 @@ main (int argc, char **argv)
   ADD ("turn-udp", test_turn_udp);
   ADD ("turn-tcp", test_turn_tcp);
   ADD ("consent-lost", test_consent_lost);
+  ADD ("direct", test_direct);
+  ADD ("consent-kept", test_consent_kept);
 #undef ADD
 
   return g_test_run ();
