@@ -16,8 +16,10 @@
 #include <curl/curl.h>
 #include <sqlite3.h>
 #include <libsoup/soup.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #define GST_CAT_DEFAULT amgw_daemon_debug
 
@@ -190,6 +192,41 @@ print_version (void)
       cv->version, sqlite3_libversion ());
 }
 
+/* Each call holds a dozen or so descriptors (ICE, DTLS, RTP and RTCP
+ * sockets, the direct path's socket, wake-up eventfds), so the soft limit
+ * of 1024 that many hosts give a process runs out well below max-calls =
+ * 100.  Take the hard limit, which is the operator's to set, and say so
+ * when even that is short of what max-calls needs. */
+#define AMGW_FDS_PER_CALL 16
+#define AMGW_FDS_BASE 256
+
+static void
+raise_open_file_limit (guint max_calls)
+{
+  struct rlimit rl;
+  rlim_t before, need = AMGW_FDS_BASE + (rlim_t) max_calls * AMGW_FDS_PER_CALL;
+
+  if (getrlimit (RLIMIT_NOFILE, &rl) != 0) {
+    GST_WARNING ("cannot read the open-file limit: %s", g_strerror (errno));
+    return;
+  }
+  before = rl.rlim_cur;
+  if (rl.rlim_cur != rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit (RLIMIT_NOFILE, &rl) == 0)
+      GST_INFO ("open-file limit raised from %llu to the hard limit %llu",
+          (unsigned long long) before, (unsigned long long) rl.rlim_cur);
+    else
+      rl.rlim_cur = before;
+  }
+  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
+    GST_WARNING ("the open-file limit is %llu, below the %llu that max-calls = %u needs (about %u "
+        "a call): calls may fail before max-calls; raise the hard limit (LimitNOFILE= for "
+        "systemd, --ulimit nofile= for podman and docker)",
+        (unsigned long long) rl.rlim_cur, (unsigned long long) need, max_calls,
+        AMGW_FDS_PER_CALL);
+}
+
 static gboolean
 flush_done (gpointer user_data)
 {
@@ -267,6 +304,7 @@ amgw_daemon_main (int argc, char **argv)
     }
   }
 
+  raise_open_file_limit (cfg->max_calls);
   secret = forwarding_secret (cfg, &error);
   if (secret == NULL)
     goto no_secret;

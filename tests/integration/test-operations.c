@@ -5,6 +5,7 @@
 #include "common.h"
 
 #include <signal.h>
+#include <sys/resource.h>
 
 #define EXIT_WAIT_MS 20000
 
@@ -143,6 +144,58 @@ test_readyz_full_and_metrics (void)
   fx_free (fx);
 }
 
+/* The soft "Max open files" of a running process, from /proc. */
+static guint64
+proc_open_file_soft_limit (GPid pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/limits", (int) pid);
+  g_autofree char *text = NULL;
+  const char *line;
+
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  line = strstr (text, "Max open files");
+  g_assert_nonnull (line);
+  line += strlen ("Max open files");
+  return g_ascii_strtoull (line, NULL, 10);
+}
+
+/* A process started with a low soft open-file limit (1024 is common) would
+ * run out of descriptors long before max-calls: amgw takes the hard limit,
+ * and warns when even that is short of what max-calls needs. */
+static void
+test_open_file_limit (void)
+{
+  struct rlimit saved, low;
+  Fx *fx;
+  gboolean wrapped = g_getenv ("AMGW_TEST_DAEMON_WRAPPER") != NULL &&
+      *g_getenv ("AMGW_TEST_DAEMON_WRAPPER") != '\0';
+  FxOptions opt = { .max_calls = 100000 };
+
+  g_assert_cmpint (getrlimit (RLIMIT_NOFILE, &saved), ==, 0);
+  if (saved.rlim_max != RLIM_INFINITY && saved.rlim_max < 1024) {
+    g_test_skip ("the hard open-file limit here is below 1024");
+    return;
+  }
+  low = saved;
+  low.rlim_cur = 200;
+  g_assert_cmpint (setrlimit (RLIMIT_NOFILE, &low), ==, 0);
+  fx = fx_start (&opt);
+  g_assert_cmpint (setrlimit (RLIMIT_NOFILE, &saved), ==, 0);
+
+  /* valgrind gives its guest a hard limit equal to the soft one it was
+   * started with, so there is nothing to raise under it. */
+  if (!wrapped) {
+    g_assert_true (wait_log (fx, "open-file limit raised from 200 to the hard limit", WAIT_MS));
+    g_assert_cmpuint (proc_open_file_soft_limit (amgw_test_daemon_pid (fx->d)), ==,
+        saved.rlim_max == RLIM_INFINITY ? G_MAXUINT64 : (guint64) saved.rlim_max);
+  }
+  /* 100000 calls need about 1.6 million descriptors, more than Linux lets
+   * a process have unless fs.nr_open was raised. */
+  if (saved.rlim_max != RLIM_INFINITY && saved.rlim_max < 256 + 100000 * 16)
+    g_assert_true (wait_log (fx, "below the 1600256 that max-calls = 100000 needs", WAIT_MS));
+  fx_free (fx);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -151,5 +204,6 @@ main (int argc, char **argv)
   g_test_add_func ("/operations/drain/timeout-ends-calls", test_drain_timeout_ends_calls);
   g_test_add_func ("/operations/drain/second-sigterm-stops", test_second_sigterm_stops);
   g_test_add_func ("/operations/readyz-full-and-metrics", test_readyz_full_and_metrics);
+  g_test_add_func ("/operations/open-file-limit", test_open_file_limit);
   return g_test_run ();
 }
