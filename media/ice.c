@@ -480,6 +480,7 @@ on_receive (NiceAgent *agent, guint stream_id, guint component_id, guint len, gc
 
 typedef struct _IceDirect {
   GSocket *sock;                /* amgw's, bound to the address of ... */
+  int fd;                       /* (sock's, kept here: the send path stays off the GSocket) */
   int base_fd;                  /* ... libnice's socket of the selected pair (not ours) */
   dev_t base_dev;               /* which socket base_fd was, as numbers are reused */
   ino_t base_ino;
@@ -558,7 +559,7 @@ direct_stop (AmgwIce *ice, const char *why)
 
 /* The media watch: every datagram that the steering gave amgw's socket. */
 static gboolean
-on_direct_readable (GSocket *sock, GIOCondition cond, gpointer data)
+on_direct_readable (GSocket *sock, int fd, GIOCondition cond, gpointer data)
 {
   static GPrivate buf_key = G_PRIVATE_INIT (g_free);
   AmgwIce *ice = data;
@@ -567,22 +568,24 @@ on_direct_readable (GSocket *sock, GIOCondition cond, gpointer data)
   struct sockaddr_storage from[ICE_DIRECT_BATCH];
   struct iovec iov[ICE_DIRECT_BATCH];
   struct mmsghdr msgs[ICE_DIRECT_BATCH];
-  int fd = g_socket_get_fd (sock);
+  guint total = 0;
 
   (void) cond;
   if (ice->closed || d == NULL || d->sock != sock)
-    return G_SOURCE_CONTINUE;
+    return FALSE;
   if (bufs == NULL) {
     /* Per loop thread, not per call: 128 KiB would double a call's memory. */
     bufs = g_malloc (ICE_DIRECT_BATCH * ICE_DIRECT_MAX_DATAGRAM);
     g_private_set (&buf_key, bufs);
   }
-  for (guint total = 0; total < ICE_DIRECT_MAX_PER_WAKEUP;) {
+  while (total < ICE_DIRECT_MAX_PER_WAKEUP) {
     int n = amgw_media_recv_batch (fd, bufs, ICE_DIRECT_MAX_DATAGRAM, from, iov, msgs,
         ICE_DIRECT_BATCH);
 
-    if (n <= 0)
-      break;
+    if (n < 0)
+      return errno != EAGAIN && errno != EWOULDBLOCK;   /* an error read out: look again */
+    if (n == 0)
+      return FALSE;
     for (int i = 0; i < n; i++) {
       guint8 *buf = iov[i].iov_base;
       gsize len = msgs[i].msg_len;
@@ -605,14 +608,14 @@ on_direct_readable (GSocket *sock, GIOCondition cond, gpointer data)
         /* Freed, or the path changed, from inside the callback: @d may be
          * gone (the watch keeps @sock). */
         receive_done (ice);
-        return G_SOURCE_CONTINUE;
+        return FALSE;
       }
     }
     total += (guint) n;
     if (n < ICE_DIRECT_BATCH)
-      break;
+      return FALSE;   /* drained */
   }
-  return G_SOURCE_CONTINUE;
+  return TRUE;   /* the rest at the next wake-up: the loop's other sockets first */
 }
 
 /* Makes amgw's socket on @base's address, or NULL (with why in @error). */
@@ -648,6 +651,7 @@ direct_new (AmgwIce *ice, GSocket *base, GError **error)
     goto cleanup;
   d = g_new0 (IceDirect, 1);
   d->sock = sock;
+  d->fd = fd;
   d->base_fd = base_fd;
   d->base_dev = st.st_dev;
   d->base_ino = st.st_ino;
@@ -1239,7 +1243,7 @@ amgw_ice_send (AmgwIce *ice, const guint8 *data, gsize len)
   if (G_LIKELY (ice->direct != NULL)) {
     IceDirect *d = ice->direct;
 
-    sent = sendto (g_socket_get_fd (d->sock), data, len, MSG_DONTWAIT,
+    sent = sendto (d->fd, data, len, MSG_DONTWAIT,
         (const struct sockaddr *) &d->remote, d->remote_len);
     g_mutex_unlock (&ice->direct_lock);
     return sent < 0 ? -1 : sent;

@@ -49,6 +49,16 @@
  * all again, and a number now another socket's is registered anew and never
  * removed in the other's name.
  *
+ * Edge-triggered watches.  A level-triggered epoll item that was reported
+ * goes back on the ready list, and the next poll of the set (GLib's poll()
+ * of the epoll descriptor, then epoll_wait()) looks at its socket once more
+ * only to find it empty: a second socket poll for every datagram.  So the
+ * watches' items are EPOLLET, and a callback reads its socket until it is
+ * empty; one that stops early (its share of a wake-up) returns TRUE and its
+ * item is modified again, which makes epoll report it at once if data is
+ * left.  Nests' registrations stay level-triggered: GLib's sources expect
+ * poll()'s semantics.
+ *
  * Sources that may recurse.  While GLib dispatches a source that may not
  * recurse (the default), it takes the source's descriptors out of the
  * context's poll set and puts them back afterwards, and each of those two
@@ -562,6 +572,21 @@ watches_check (GSource *source)
   return g_source_query_unix_fd (source, loop->watch_tag) != 0;
 }
 
+/* Watches are edge-triggered (a level-triggered one costs the kernel a
+ * second look at the socket, at the next poll, for every event it reports):
+ * one whose callback stopped before the socket was empty is modified again,
+ * which has epoll report it at once if data is left. */
+static void
+watch_rearm (MediaLoop *loop, AmgwMediaWatch *w)
+{
+  struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.u64 = w->id };
+
+  g_mutex_lock (&loop->watch_lock);
+  if (g_hash_table_lookup (loop->watches, &w->id) == w)
+    epoll_ctl (loop->watch_epfd, EPOLL_CTL_MOD, w->fd, &ev);
+  g_mutex_unlock (&loop->watch_lock);
+}
+
 static gboolean
 watches_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
 {
@@ -587,7 +612,8 @@ watches_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
     g_mutex_unlock (&loop->watch_lock);
     if (w == NULL)
       continue;
-    w->fn (w->sock, (GIOCondition) poll_revents (evs[i].events), w->data);
+    if (w->fn (w->sock, w->fd, (GIOCondition) poll_revents (evs[i].events), w->data))
+      watch_rearm (loop, w);
     watch_unref (w);
   }
   if (loop->pending_nests->len > 0)
@@ -602,7 +628,7 @@ watch_source_cb (GSocket *sock, GIOCondition cond, gpointer data)
 {
   AmgwMediaWatch *w = data;
 
-  w->fn (sock, cond, w->data);
+  w->fn (sock, w->fd, cond, w->data);
   return G_SOURCE_CONTINUE;
 }
 
@@ -610,7 +636,7 @@ AmgwMediaWatch *
 amgw_media_watch_new (GMainContext *ctx, GSocket *sock, AmgwMediaSocketFunc fn, gpointer data)
 {
   AmgwMediaWatch *w;
-  struct epoll_event ev = { .events = EPOLLIN };
+  struct epoll_event ev = { .events = EPOLLIN | EPOLLET };
 
   g_return_val_if_fail (ctx != NULL && G_IS_SOCKET (sock) && fn != NULL, NULL);
   w = g_new0 (AmgwMediaWatch, 1);

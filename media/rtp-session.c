@@ -139,6 +139,7 @@ struct _AmgwRtpSession {
 
   /* Set at creation, destroyed on the media loop. */
   GSocket *rtp_sock, *rtcp_sock;
+  int rtp_fd, rtcp_fd;          /* theirs, for the send path (@lock); -1 once closing */
   AmgwMediaWatch *rtp_watch, *rtcp_watch;
   AmgwMediaTimer *inactivity_timer, *rtcp_timer;
 
@@ -311,7 +312,7 @@ send_locked (AmgwRtpSession *s, const guint8 *pkt, gsize len, gboolean rtcp)
   gsize n = len;
   const struct sockaddr_storage *to;
   socklen_t to_len;
-  GSocket *sock;
+  int fd;
   gboolean ok = TRUE;
 
   if (len > AMGW_MAX_DATAGRAM_BYTES)
@@ -319,13 +320,13 @@ send_locked (AmgwRtpSession *s, const guint8 *pkt, gsize len, gboolean rtcp)
   if (rtcp && !s->rtcp_mux) {
     to = &s->rtcp_peer.addr;
     to_len = s->rtcp_peer.len;
-    sock = s->rtcp_sock;
+    fd = s->rtcp_fd;
   } else {
     to = &s->rtp_peer.addr;
     to_len = s->rtp_peer.len;
-    sock = s->rtp_sock;
+    fd = s->rtp_fd;
   }
-  if (to_len == 0 || sock == NULL)
+  if (to_len == 0 || fd < 0)
     return;
   memcpy (buf, pkt, len);
   if (s->security == AMGW_RTP_SDES_SRTP) {
@@ -336,8 +337,7 @@ send_locked (AmgwRtpSession *s, const guint8 *pkt, gsize len, gboolean rtcp)
   }
   if (!ok)
     return;
-  if (sendto (g_socket_get_fd (sock), buf, n, MSG_DONTWAIT, (const struct sockaddr *) to,
-          to_len) < 0)
+  if (sendto (fd, buf, n, MSG_DONTWAIT, (const struct sockaddr *) to, to_len) < 0)
     return;
   if (rtcp) {
     s->rtcp_out++;
@@ -689,7 +689,7 @@ receive_rtcp (AmgwRtpSession *s, guint8 *buf, gsize n, const struct sockaddr_sto
 #define RECV_BATCH 8
 
 static gboolean
-on_socket_readable (GSocket *sock, GIOCondition cond, gpointer data)
+on_socket_readable (GSocket *sock, int fd, GIOCondition cond, gpointer data)
 {
   AmgwRtpSession *s = data;
   guint8 bufs[RECV_BATCH][AMGW_MAX_DATAGRAM_BYTES + AMGW_SRTP_MAX_TRAILER];
@@ -697,15 +697,17 @@ on_socket_readable (GSocket *sock, GIOCondition cond, gpointer data)
   struct iovec iov[RECV_BATCH];
   struct mmsghdr msgs[RECV_BATCH];
   gboolean rtcp_port = sock == s->rtcp_sock;
-  int fd = g_socket_get_fd (sock);
+  guint total = 0;
 
   (void) cond;
-  for (guint total = 0; total < MAX_RECV_PER_WAKEUP;) {
+  while (total < MAX_RECV_PER_WAKEUP) {
     int n = amgw_media_recv_batch (fd, &bufs[0][0], sizeof bufs[0], from, iov, msgs,
         RECV_BATCH);
 
-    if (n <= 0)
-      break;
+    if (n < 0)
+      return errno != EAGAIN && errno != EWOULDBLOCK;   /* an error read out: look again */
+    if (n == 0)
+      return FALSE;
     for (int i = 0; i < n; i++) {
       guint8 *buf = bufs[i];
       gsize r = msgs[i].msg_len;
@@ -721,9 +723,9 @@ on_socket_readable (GSocket *sock, GIOCondition cond, gpointer data)
     }
     total += (guint) n;
     if (n < RECV_BATCH)
-      break;
+      return FALSE;   /* drained */
   }
-  return G_SOURCE_CONTINUE;
+  return TRUE;   /* the rest at the next wake-up: the loop's other sockets first */
 }
 
 static gboolean
@@ -1018,6 +1020,7 @@ amgw_rtp_session_new (const AmgwRtpSessionParams *params, const AmgwRtpCallbacks
   s->sid = g_strdup (params->log_id ? params->log_id : "-");
   s->config = config;
   g_mutex_init (&s->lock);
+  s->rtp_fd = s->rtcp_fd = -1;
   g_mutex_init (&s->sink_lock);
   s->control_ctx = g_main_context_ref_thread_default ();
   s->media_ctx = g_main_context_ref (params->media_context);
@@ -1075,6 +1078,10 @@ amgw_rtp_session_new (const AmgwRtpSessionParams *params, const AmgwRtpCallbacks
     }
     s->rtp_sock = rtp;
     s->rtcp_sock = rtcp;
+    g_mutex_lock (&s->lock);
+    s->rtp_fd = g_socket_get_fd (rtp);
+    s->rtcp_fd = g_socket_get_fd (rtcp);
+    g_mutex_unlock (&s->lock);
     s->local_port = (guint16) p;
     break;
   }
@@ -2061,6 +2068,7 @@ teardown_on_media (gpointer data)
   amgw_audio_free (audio);
   g_mutex_lock (&s->lock);
   srtp = g_steal_pointer (&s->srtp);
+  s->rtp_fd = s->rtcp_fd = -1;   /* the numbers may be another's once closed */
   g_mutex_unlock (&s->lock);
   amgw_srtp_free (srtp);
   if (s->rtp_sock)

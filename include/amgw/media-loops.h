@@ -119,13 +119,19 @@ void amgw_media_timer_set_ready_time (AmgwMediaTimer *t, gint64 ready_time);
 void amgw_media_timer_clear (AmgwMediaTimer **t);
 
 typedef struct _AmgwMediaWatch AmgwMediaWatch;
-typedef gboolean (*AmgwMediaSocketFunc) (GSocket *sock, GIOCondition cond, gpointer data);
+/* @fd is @sock's descriptor (the callback need not touch the GSocket). */
+typedef gboolean (*AmgwMediaSocketFunc) (GSocket *sock, int fd, GIOCondition cond,
+    gpointer data);
 
 /* Calls @fn when @sock is readable (G_IO_IN; G_IO_ERR and G_IO_HUP too), on
- * @ctx's thread, level-triggered: while data is left after @fn returns, it is
- * called again at the loop's next wake-up.  @fn's return value is ignored:
- * the watch lasts until amgw_media_watch_clear().  Any thread.  (transfer
- * full) */
+ * @ctx's thread.  @fn reads until the socket is empty (EAGAIN, or a
+ * recvmmsg() that gives fewer datagrams than asked) and returns FALSE, or
+ * stops early (its share of the wake-up is used up, say) and returns TRUE:
+ * then it is called again at the loop's next wake-up.  A media loop watches
+ * edge-triggered, so data left behind after FALSE waits for the next
+ * datagram; elsewhere (a plain context) the watch is level-triggered and the
+ * return value does not matter.  The watch lasts until
+ * amgw_media_watch_clear().  Any thread.  (transfer full) */
 AmgwMediaWatch *amgw_media_watch_new (GMainContext *ctx, GSocket *sock, AmgwMediaSocketFunc fn,
     gpointer data);
 /* As amgw_media_timer_clear().  Clear the watch before closing its socket. */

@@ -732,18 +732,20 @@ typedef struct {
 } WatchArg;
 
 static gboolean
-watch_cb (GSocket *sock, GIOCondition cond, gpointer data)
+watch_cb (GSocket *sock, int fd, GIOCondition cond, gpointer data)
 {
   WatchArg *a = data;
   char buf[64];
 
+  g_assert_cmpint (fd, ==, g_socket_get_fd (sock));
   g_atomic_int_inc (&a->calls);
-  /* One datagram per call: the rest must come at the next wake-ups. */
+  /* One datagram per call, and "not drained": the rest must come at the
+   * next wake-ups, with no new datagram to trigger them. */
   if (g_socket_receive (sock, buf, sizeof buf, NULL, NULL) > 0)
     g_atomic_int_inc (&a->received);
   if (a->other != NULL)
     amgw_media_watch_clear (a->other);
-  return G_SOURCE_REMOVE;   /* ignored */
+  return TRUE;
 }
 
 /* A watched socket is read until it is empty (level-triggered), nothing
