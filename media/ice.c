@@ -582,10 +582,8 @@ on_direct_readable (GSocket *sock, int fd, GIOCondition cond, gpointer data)
     int n = amgw_media_recv_batch (fd, bufs, ICE_DIRECT_MAX_DATAGRAM, from, iov, msgs,
         ICE_DIRECT_BATCH);
 
-    if (n < 0)
-      return errno != EAGAIN && errno != EWOULDBLOCK;   /* an error read out: look again */
-    if (n == 0)
-      return FALSE;
+    if (n < 0)   /* empty, or an error read out: then look again */
+      return errno != EAGAIN && errno != EWOULDBLOCK;
     for (int i = 0; i < n; i++) {
       guint8 *buf = iov[i].iov_base;
       gsize len = msgs[i].msg_len;

@@ -704,10 +704,8 @@ on_socket_readable (GSocket *sock, int fd, GIOCondition cond, gpointer data)
     int n = amgw_media_recv_batch (fd, &bufs[0][0], sizeof bufs[0], from, iov, msgs,
         RECV_BATCH);
 
-    if (n < 0)
-      return errno != EAGAIN && errno != EWOULDBLOCK;   /* an error read out: look again */
-    if (n == 0)
-      return FALSE;
+    if (n < 0)   /* empty, or an error read out: then look again */
+      return errno != EAGAIN && errno != EWOULDBLOCK;
     for (int i = 0; i < n; i++) {
       guint8 *buf = bufs[i];
       gsize r = msgs[i].msg_len;
