@@ -29,7 +29,8 @@
  * amgw's own objects (nor, through nests, below, with libnice's, whose
  * sockets and timers are GSources it makes itself).  A timer or watch is looked at by the loop's
  * thread while it dispatches, so each keeps a reference while its callback
- * runs, and a watch cleared meanwhile is no longer found by its id.
+ * runs, and a watch cleared meanwhile is no longer found by its id (a slot's
+ * generation over its index: no hashing per event).
  *
  * Nests.  libnice makes its sources (a socket each, two timers) on the
  * context it is given, so on a loop's context they would still be walked at
@@ -116,11 +117,12 @@ typedef struct {
   GPtrArray *timers;        /* AmgwMediaTimer, heap order */
   GSource *timer_source;
   /* Watches: their own epoll set (data.u64: the watch's id), behind
-   * watch_source; the table under watch_lock. */
+   * watch_source; the slots under watch_lock. */
   GMutex watch_lock;
   int watch_epfd;
-  GHashTable *watches;      /* id -> AmgwMediaWatch */
-  guint64 next_watch_id;
+  GArray *watch_slots;      /* WatchSlot, indexed by the low half of an id */
+  GArray *free_slots;       /* guint32: indices of empty slots, reused last first */
+  guint n_watches;
   GSource *watch_source;
   gpointer watch_tag;
 
@@ -539,6 +541,14 @@ amgw_media_timer_clear (AmgwMediaTimer **tp)
  * nest's serial (31 bits) and the descriptor (32 bits). */
 #define NEST_ID_BIT (G_GUINT64_CONSTANT (1) << 63)
 
+/* A watch's id is its slot's generation (31 bits, never 0) over the slot's
+ * index (32 bits): found without hashing, and an event still queued for a
+ * cleared watch does not find the slot's next owner. */
+typedef struct {
+  AmgwMediaWatch *watch;    /* NULL: empty */
+  guint32 gen;
+} WatchSlot;
+
 static void nest_event (MediaLoop *loop, guint64 id, guint32 events);
 static void nests_run_pending (MediaLoop *loop);
 
@@ -564,6 +574,55 @@ watch_unref (AmgwMediaWatch *w)
   g_free (w);
 }
 
+/* Under loop->watch_lock. */
+static AmgwMediaWatch *
+watch_lookup (MediaLoop *loop, guint64 id)
+{
+  guint32 index = (guint32) id;
+  WatchSlot *slot;
+
+  if (index >= loop->watch_slots->len)
+    return NULL;
+  slot = &g_array_index (loop->watch_slots, WatchSlot, index);
+  return slot->gen == (guint32) (id >> 32) ? slot->watch : NULL;
+}
+
+/* Under loop->watch_lock: gives @w a slot and its id. */
+static void
+watch_add (MediaLoop *loop, AmgwMediaWatch *w)
+{
+  WatchSlot *slot;
+  guint32 index;
+
+  if (loop->free_slots->len > 0) {
+    index = g_array_index (loop->free_slots, guint32, loop->free_slots->len - 1);
+    g_array_set_size (loop->free_slots, loop->free_slots->len - 1);
+  } else {
+    index = loop->watch_slots->len;
+    g_array_set_size (loop->watch_slots, index + 1);   /* zeroed: gen 0 */
+  }
+  slot = &g_array_index (loop->watch_slots, WatchSlot, index);
+  slot->gen = (slot->gen + 1) & 0x7fffffff;
+  if (slot->gen == 0)
+    slot->gen = 1;
+  slot->watch = w;
+  w->id = ((guint64) slot->gen << 32) | index;
+  loop->n_watches++;
+}
+
+/* Under loop->watch_lock. */
+static void
+watch_remove (MediaLoop *loop, AmgwMediaWatch *w)
+{
+  guint32 index = (guint32) w->id;
+
+  if (watch_lookup (loop, w->id) != w)
+    return;
+  g_array_index (loop->watch_slots, WatchSlot, index).watch = NULL;
+  g_array_append_val (loop->free_slots, index);
+  loop->n_watches--;
+}
+
 static gboolean
 watches_check (GSource *source)
 {
@@ -582,7 +641,7 @@ watch_rearm (MediaLoop *loop, AmgwMediaWatch *w)
   struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.u64 = w->id };
 
   g_mutex_lock (&loop->watch_lock);
-  if (g_hash_table_lookup (loop->watches, &w->id) == w)
+  if (watch_lookup (loop, w->id) == w)
     epoll_ctl (loop->watch_epfd, EPOLL_CTL_MOD, w->fd, &ev);
   g_mutex_unlock (&loop->watch_lock);
 }
@@ -606,7 +665,7 @@ watches_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
       continue;
     }
     g_mutex_lock (&loop->watch_lock);
-    w = g_hash_table_lookup (loop->watches, &id);
+    w = watch_lookup (loop, id);
     if (w != NULL)
       g_atomic_int_inc (&w->ref);
     g_mutex_unlock (&loop->watch_lock);
@@ -648,13 +707,13 @@ amgw_media_watch_new (GMainContext *ctx, GSocket *sock, AmgwMediaSocketFunc fn, 
   w->loop = loop_of_context (ctx);
   if (w->loop != NULL && w->loop->watch_epfd >= 0) {
     g_mutex_lock (&w->loop->watch_lock);
-    w->id = ++w->loop->next_watch_id;
+    watch_add (w->loop, w);
     ev.data.u64 = w->id;
     if (epoll_ctl (w->loop->watch_epfd, EPOLL_CTL_ADD, w->fd, &ev) == 0) {
-      g_hash_table_insert (w->loop->watches, &w->id, w);
       g_mutex_unlock (&w->loop->watch_lock);
       return w;
     }
+    watch_remove (w->loop, w);
     g_mutex_unlock (&w->loop->watch_lock);
     GST_WARNING ("amgw-media-%u: epoll cannot watch descriptor %d (%s): a source of its own",
         w->loop->index, w->fd, g_strerror (errno));
@@ -679,7 +738,7 @@ amgw_media_watch_clear (AmgwMediaWatch **wp)
     g_source_destroy (w->source);
   } else {
     g_mutex_lock (&w->loop->watch_lock);
-    g_hash_table_remove (w->loop->watches, &w->id);
+    watch_remove (w->loop, w);
     if (!g_socket_is_closed (w->sock))
       epoll_ctl (w->loop->watch_epfd, EPOLL_CTL_DEL, w->fd, NULL);
     g_mutex_unlock (&w->loop->watch_lock);
@@ -1097,7 +1156,8 @@ amgw_media_loops_new (guint n_loops)
     g_source_set_static_name (loop->timer_source, "amgw-media-timers");
     g_source_attach (loop->timer_source, loop->context);
     g_mutex_init (&loop->watch_lock);
-    loop->watches = g_hash_table_new (g_int64_hash, g_int64_equal);
+    loop->watch_slots = g_array_new (FALSE, TRUE, sizeof (WatchSlot));
+    loop->free_slots = g_array_new (FALSE, FALSE, sizeof (guint32));
     loop->watch_epfd = epoll_create1 (EPOLL_CLOEXEC);
     if (loop->watch_epfd >= 0) {
       loop->watch_source = g_source_new (&watches_funcs, sizeof (LoopSource));
@@ -1169,9 +1229,9 @@ amgw_media_loops_free (AmgwMediaLoops *pool)
     g_main_loop_unref (loop->loop);
     /* Timers and watches still there belong to objects never freed: theirs
      * to leak, not ours to free. */
-    if (loop->timers->len > 0 || g_hash_table_size (loop->watches) > 0)
+    if (loop->timers->len > 0 || loop->n_watches > 0)
       GST_WARNING ("amgw-media-%u stopped with %u timers and %u sockets", i, loop->timers->len,
-          g_hash_table_size (loop->watches));
+          loop->n_watches);
     g_source_destroy (loop->timer_source);
     g_source_unref (loop->timer_source);
     if (loop->watch_source != NULL) {
@@ -1187,7 +1247,8 @@ amgw_media_loops_free (AmgwMediaLoops *pool)
     g_ptr_array_unref (loop->pending_nests);
     g_main_context_unref (loop->context);
     g_ptr_array_unref (loop->timers);
-    g_hash_table_unref (loop->watches);
+    g_array_unref (loop->watch_slots);
+    g_array_unref (loop->free_slots);
     if (loop->watch_epfd >= 0)
       close (loop->watch_epfd);
     g_mutex_clear (&loop->timer_lock);

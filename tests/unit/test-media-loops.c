@@ -808,6 +808,101 @@ test_watches (Fixture *f, gconstpointer data)
     g_main_context_release (own);
 }
 
+/* An event still queued for a cleared watch must not reach the watch that
+ * gets its slot next: A's callback clears B and makes C on a socket of its
+ * own, in the round where B's event is already out of epoll_wait(). */
+typedef struct {
+  GMainContext *ctx;
+  GSocket *sock[3];
+  GSocketAddress *addr[3];
+  AmgwMediaWatch *w[3];
+  gint calls[3];            /* atomic */
+  gboolean made_c;
+} SlotReuse;
+
+static gboolean slot_reuse_cb (GSocket *sock, int fd, GIOCondition cond, gpointer data);
+
+static gboolean
+slot_reuse_cb_c (GSocket *sock, int fd, GIOCondition cond, gpointer data)
+{
+  SlotReuse *r = data;
+  char buf[64];
+
+  g_atomic_int_inc (&r->calls[2]);
+  while (g_socket_receive (sock, buf, sizeof buf, NULL, NULL) > 0)
+    ;
+  return FALSE;
+}
+
+static gboolean
+slot_reuse_cb (GSocket *sock, int fd, GIOCondition cond, gpointer data)
+{
+  SlotReuse *r = data;
+  guint i = sock == r->sock[0] ? 0 : 1;
+  char buf[64];
+
+  g_atomic_int_inc (&r->calls[i]);
+  while (g_socket_receive (sock, buf, sizeof buf, NULL, NULL) > 0)
+    ;
+  if (i == 0 && !r->made_c) {
+    r->made_c = TRUE;
+    amgw_media_watch_clear (&r->w[1]);
+    r->w[2] = amgw_media_watch_new (r->ctx, r->sock[2], slot_reuse_cb_c, r);
+  }
+  return FALSE;
+}
+
+/* On the loop's thread: both datagrams are queued before it polls again, so
+ * their events come out of one epoll_wait(), A's first. */
+static gboolean
+slot_reuse_send (gpointer data)
+{
+  SlotReuse *r = data;
+  g_autoptr (GSocket) tx = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, 0, NULL);
+
+  g_assert_cmpint (g_socket_send_to (tx, r->addr[0], "rtp", 3, NULL, NULL), ==, 3);
+  g_assert_cmpint (g_socket_send_to (tx, r->addr[1], "rtp", 3, NULL, NULL), ==, 3);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+test_watches_slot_reuse (Fixture *f, gconstpointer data)
+{
+  SlotReuse r = { .ctx = amgw_media_loops_get_context (f->loops, 0) };
+  gint64 end;
+
+  (void) data;
+  for (guint i = 0; i < 3; i++)
+    r.sock[i] = bound_udp (&r.addr[i]);
+  r.w[0] = amgw_media_watch_new (r.ctx, r.sock[0], slot_reuse_cb, &r);
+  r.w[1] = amgw_media_watch_new (r.ctx, r.sock[1], slot_reuse_cb, &r);
+  amgw_media_loops_invoke_sync (r.ctx, slot_reuse_send, &r);
+  end = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+  while (g_get_monotonic_time () < end && g_atomic_int_get (&r.calls[0]) < 1)
+    g_usleep (1000);
+  g_usleep (100 * 1000);   /* what a wrong delivery would take */
+  g_assert_cmpint (g_atomic_int_get (&r.calls[0]), ==, 1);
+  g_assert_cmpint (g_atomic_int_get (&r.calls[1]), ==, 0);
+  g_assert_cmpint (g_atomic_int_get (&r.calls[2]), ==, 0);
+
+  /* C itself is called for its own datagrams. */
+  {
+    g_autoptr (GSocket) tx = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, 0, NULL);
+
+    g_assert_cmpint (g_socket_send_to (tx, r.addr[2], "rtp", 3, NULL, NULL), ==, 3);
+  }
+  end = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+  while (g_get_monotonic_time () < end && g_atomic_int_get (&r.calls[2]) < 1)
+    g_usleep (1000);
+  g_assert_cmpint (g_atomic_int_get (&r.calls[2]), ==, 1);
+
+  for (guint i = 0; i < 3; i++) {
+    amgw_media_watch_clear (&r.w[i]);
+    g_object_unref (r.sock[i]);
+    g_object_unref (r.addr[i]);
+  }
+}
+
 /* A socket source another library made (as libnice makes its own), whose
  * callback asks to be unblocked: from some later dispatch on it may recurse,
  * and it is still dispatched for every datagram (not left blocked, as it
@@ -1130,6 +1225,8 @@ main (int argc, char **argv)
       test_unblock_foreign, fixture_tear_down);
   g_test_add ("/media-loops/watches", Fixture, GUINT_TO_POINTER (1), fixture_set_up,
       test_watches, fixture_tear_down);
+  g_test_add ("/media-loops/watches-slot-reuse", Fixture, GUINT_TO_POINTER (1), fixture_set_up,
+      test_watches_slot_reuse, fixture_tear_down);
   g_test_add ("/media-loops/watches-plain-context", Fixture, GUINT_TO_POINTER (ON_PLAIN_CONTEXT),
       fixture_set_up, test_watches, fixture_tear_down);
   g_test_add_func ("/media-loops/invoke-sync-own-thread-asserts",
