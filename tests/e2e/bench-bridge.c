@@ -71,6 +71,7 @@
  * "10,50,100,200,400"), BENCH_CYCLES (default 1000), BENCH_SAMPLE_S (default
  * 20), BENCH_MODES ("transcoded,passthrough"), BENCH_ECHO_US (default
  * 1000: the echo wakes at most once per this; 0: at every packet),
+ * BENCH_BATCHING_US (amgw's [media] batching; default: amgw's default),
  * BENCH_REST_S (default 40: the wait before memory is read after set-ups
  * and tear-downs), BENCH_STEADY_S
  * (default 40: memory per call is read again that long after the last
@@ -1563,6 +1564,7 @@ run_mode (gboolean transcoded, GArray *levels, guint cycles, guint sample_s, con
   Sample s;
   Device *probe;
   guint16 sip_port = free_port ();
+  guint batching_us = env_uint ("BENCH_BATCHING_US", AMGW_MEDIA_BATCHING_US);
 
   r->setup_total = g_array_new (FALSE, FALSE, sizeof (double));
   r->setup_offer = g_array_new (FALSE, FALSE, sizeof (double));
@@ -1574,11 +1576,13 @@ run_mode (gboolean transcoded, GArray *levels, guint cycles, guint sample_s, con
   r->setup_back = g_array_new (FALSE, FALSE, sizeof (double));
   extra = g_strdup_printf ("\n[sip]\nlisten = 127.0.0.1:%u\nuser = bench\ncodecs = PCMU\n"
       "inactivity-timeout = 60000\n\n[media]\nrtp-port-min = 20000\nrtp-port-max = 29999\n"
-      "codecs = %s\njitter-buffer = 60\n%s", sip_port, transcoded ? "opus" : "PCMU", rooms);
+      "codecs = %s\njitter-buffer = 60\nbatching = %u\n%s", sip_port,
+      transcoded ? "opus" : "PCMU", batching_us, rooms);
   opt.extra = extra;
 
-  g_print ("\n==== %s calls: [media] codecs = %s, [sip] codecs = PCMU, jitter-buffer = 60 ====\n",
-      r->name, transcoded ? "opus" : "PCMU");
+  g_print ("\n==== %s calls: [media] codecs = %s, [sip] codecs = PCMU, jitter-buffer = 60, "
+      "batching = %u%s ====\n", r->name, transcoded ? "opus" : "PCMU", batching_us,
+      batching_us == AMGW_MEDIA_BATCHING_US ? " (the default)" : "");
   r->sipp = sipp_start (dir);
   r->fx = fx_start (&opt);
   r->pid = amgw_test_daemon_pid (r->fx->d);
