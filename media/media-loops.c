@@ -122,7 +122,6 @@ typedef struct {
   int watch_epfd;
   GArray *watch_slots;      /* WatchSlot, indexed by the low half of an id */
   GArray *free_slots;       /* guint32: indices of empty slots, reused last first */
-  guint n_watches;
   GSource *watch_source;
   gpointer watch_tag;
 
@@ -607,7 +606,6 @@ watch_add (MediaLoop *loop, AmgwMediaWatch *w)
     slot->gen = 1;
   slot->watch = w;
   w->id = ((guint64) slot->gen << 32) | index;
-  loop->n_watches++;
 }
 
 /* Under loop->watch_lock. */
@@ -620,7 +618,6 @@ watch_remove (MediaLoop *loop, AmgwMediaWatch *w)
     return;
   g_array_index (loop->watch_slots, WatchSlot, index).watch = NULL;
   g_array_append_val (loop->free_slots, index);
-  loop->n_watches--;
 }
 
 static gboolean
@@ -1221,6 +1218,7 @@ amgw_media_loops_free (AmgwMediaLoops *pool)
 
   for (guint i = 0; i < pool->n_loops; i++) {
     MediaLoop *loop = &pool->loops[i];
+    guint n_watches;
 
     g_thread_join (loop->thread);
     g_mutex_lock (&loops_by_context_lock);
@@ -1229,9 +1227,10 @@ amgw_media_loops_free (AmgwMediaLoops *pool)
     g_main_loop_unref (loop->loop);
     /* Timers and watches still there belong to objects never freed: theirs
      * to leak, not ours to free. */
-    if (loop->timers->len > 0 || loop->n_watches > 0)
+    n_watches = loop->watch_slots->len - loop->free_slots->len;
+    if (loop->timers->len > 0 || n_watches > 0)
       GST_WARNING ("amgw-media-%u stopped with %u timers and %u sockets", i, loop->timers->len,
-          loop->n_watches);
+          n_watches);
     g_source_destroy (loop->timer_source);
     g_source_unref (loop->timer_source);
     if (loop->watch_source != NULL) {
