@@ -94,6 +94,7 @@ struct _AmgwIce {
 
   gint state;                   /* AmgwIceState, atomic: the latest, maybe not yet delivered */
   gboolean ever_connected;      /* sending during a restart's checks is fine */
+  gboolean no_direct_path;      /* AmgwIceConfig's */
   gint sendable;                /* atomic: amgw_ice_send() may run on any thread */
   gboolean gathering_started;
   gboolean gathered;            /* candidate-gathering-done seen */
@@ -678,6 +679,8 @@ direct_update (AmgwIce *ice, NiceCandidate *local, NiceCandidate *remote)
   socklen_t addr_len;
   IceDirect *d = ice->direct;
 
+  if (ice->no_direct_path)
+    return;
   if (local->type == NICE_CANDIDATE_TYPE_RELAYED || local->transport != NICE_CANDIDATE_TRANSPORT_UDP
       || remote->transport != NICE_CANDIDATE_TRANSPORT_UDP) {
     direct_stop (ice, "a relayed pair");
@@ -736,6 +739,7 @@ amgw_ice_new (GMainContext *media_context, const AmgwIceConfig *cfg, gboolean co
 
   ice = g_new0 (AmgwIce, 1);
   ice->id = (guint) g_atomic_int_add (&next_id, 1);
+  ice->no_direct_path = cfg->no_direct_path;
   ice->context = g_main_context_ref (media_context);
   ice->state = AMGW_ICE_NEW;
   ice->events = g_array_new (FALSE, FALSE, sizeof (gint));

@@ -43,6 +43,7 @@ typedef struct {
   AmgwDtlsCert *cert;
   char *stun_server;     /* ip:port, resolved at start-up */
   char *turn_server;
+  gboolean no_direct_path;
 } Shared;
 
 static Shared shared;
@@ -548,6 +549,7 @@ ensure_ice (WebrtcLeg *w, gboolean controlling, GError **error)
     .turn_server = shared.turn_server,
     .turn_user = cfg->turn_user,
     .turn_password = cfg->turn_password,
+    .no_direct_path = shared.no_direct_path,
   };
 
   if (w->ice)
@@ -1333,6 +1335,12 @@ amgw_webrtc_leg_set_ice_servers (const char *stun_server, const char *turn_serve
   g_free (shared.turn_server);
   shared.stun_server = g_strdup (stun_server);
   shared.turn_server = g_strdup (turn_server);
+}
+
+void
+amgw_webrtc_leg_set_direct_path (gboolean enabled)
+{
+  shared.no_direct_path = !enabled;
 }
 
 void

@@ -82,6 +82,10 @@ typedef struct {
   const char *turn_server, *turn_user, *turn_password;
   /* Tests: gather and use relayed candidates only. */
   gboolean force_relay;
+  /* Benchmarks: the call's datagrams stay on libnice's path (no direct
+   * path, ice.c), as a browser's would: the benchmark's devices then cost
+   * amgw's sends no reuseport steering that a real device does not have. */
+  gboolean no_direct_path;
 } AmgwIceConfig;
 
 typedef struct {

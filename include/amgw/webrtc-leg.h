@@ -23,6 +23,10 @@ void amgw_webrtc_leg_register (const AmgwConfig *config, AmgwMediaLoops *loops, 
  * amgw_media_setup resolves the configured names once at start-up). */
 void amgw_webrtc_leg_set_ice_servers (const char *stun_server, const char *turn_server);
 
+/* Benchmarks: the legs made from now on keep their datagrams on libnice's
+ * path (AmgwIceConfig's no_direct_path).  amgw itself never calls this. */
+void amgw_webrtc_leg_set_direct_path (gboolean enabled);
+
 /* The daemon's media set-up from its configuration: media loops, the DTLS
  * certificate ([media] dtls-certificate / dtls-private-key, or one made now),
  * then amgw_webrtc_leg_register().  amgw_media_teardown() undoes it. */

@@ -18,7 +18,10 @@
  *    back as CallRinging / CallAccepted.  A device sends pre-encoded packets
  *    (one sender thread, 20 ms apart, calls spread over the 20 ms) through
  *    the leg's send_media and counts what it receives through its media
- *    sink: no codec runs per device, so 100+ devices stay cheap here.  Only
+ *    sink: no codec runs per device, so 100+ devices stay cheap here.  By
+ *    default a device is IPv4 and keeps libnice's path, as a browser's plain
+ *    socket (BENCH_DEVICE_INTERFACES, BENCH_DEVICE_DIRECT below): on
+ *    loopback, delivering to the device runs inside amgw's sendto.  Only
  *    amgw's CPU is measured (/proc/PID/stat); this process's, SIPp's and the
  *    machine's are printed so that contention shows.
  *
@@ -72,6 +75,13 @@
  * 20), BENCH_MODES ("transcoded,passthrough"), BENCH_ECHO_US (default
  * 1000: the echo wakes at most once per this; 0: at every packet),
  * BENCH_BATCHING_US (amgw's [media] batching; default: amgw's default),
+ * BENCH_INTERFACES (amgw's [media] interfaces; default: amgw's default),
+ * BENCH_DEVICE_INTERFACES (the devices' own; default 127.0.0.1, so that
+ * the calls' WebRTC legs are IPv4 as their SIP legs are; empty: both
+ * families, and ICE picks IPv6 on loopback), BENCH_DEVICE_DIRECT (default
+ * 0: the devices' datagrams take libnice's path, a plain UDP socket as a
+ * browser's; 1: amgw's direct path, whose reuseport steering then runs
+ * inside amgw's sendto on loopback, a cost no real device puts there),
  * BENCH_REST_S (default 40: the wait before memory is read after set-ups
  * and tear-downs), BENCH_STEADY_S
  * (default 40: memory per call is read again that long after the last
@@ -1565,6 +1575,10 @@ run_mode (gboolean transcoded, GArray *levels, guint cycles, guint sample_s, con
   Device *probe;
   guint16 sip_port = free_port ();
   guint batching_us = env_uint ("BENCH_BATCHING_US", AMGW_MEDIA_BATCHING_US);
+  const char *interfaces = g_getenv ("BENCH_INTERFACES");
+  g_autofree char *interfaces_line =
+      interfaces != NULL && *interfaces != '\0' ? g_strdup_printf ("interfaces = %s\n", interfaces)
+                                                 : g_strdup ("");
 
   r->setup_total = g_array_new (FALSE, FALSE, sizeof (double));
   r->setup_offer = g_array_new (FALSE, FALSE, sizeof (double));
@@ -1576,13 +1590,14 @@ run_mode (gboolean transcoded, GArray *levels, guint cycles, guint sample_s, con
   r->setup_back = g_array_new (FALSE, FALSE, sizeof (double));
   extra = g_strdup_printf ("\n[sip]\nlisten = 127.0.0.1:%u\nuser = bench\ncodecs = PCMU\n"
       "inactivity-timeout = 60000\n\n[media]\nrtp-port-min = 20000\nrtp-port-max = 29999\n"
-      "codecs = %s\njitter-buffer = 60\nbatching = %u\n%s", sip_port,
-      transcoded ? "opus" : "PCMU", batching_us, rooms);
+      "codecs = %s\njitter-buffer = 60\nbatching = %u\n%s%s", sip_port,
+      transcoded ? "opus" : "PCMU", batching_us, interfaces_line, rooms);
   opt.extra = extra;
 
   g_print ("\n==== %s calls: [media] codecs = %s, [sip] codecs = PCMU, jitter-buffer = 60, "
-      "batching = %u%s ====\n", r->name, transcoded ? "opus" : "PCMU", batching_us,
-      batching_us == AMGW_MEDIA_BATCHING_US ? " (the default)" : "");
+      "batching = %u%s, interfaces = %s ====\n", r->name, transcoded ? "opus" : "PCMU",
+      batching_us, batching_us == AMGW_MEDIA_BATCHING_US ? " (the default)" : "",
+      *interfaces_line != '\0' ? interfaces : "amgw's default");
   r->sipp = sipp_start (dir);
   r->fx = fx_start (&opt);
   r->pid = amgw_test_daemon_pid (r->fx->d);
@@ -1790,6 +1805,9 @@ main (int argc, char **argv)
   g_autoptr (GArray) pt_levels = env_levels ("BENCH_PT_LEVELS", "10,50,100,200,400");
   const char *modes = g_getenv ("BENCH_MODES") ? g_getenv ("BENCH_MODES") : "transcoded,passthrough";
   guint cycles = env_uint ("BENCH_CYCLES", 1000), sample_s = env_uint ("BENCH_SAMPLE_S", 20);
+  g_autofree char *device_ini = NULL;
+  const char *device_ifs;
+  gboolean device_direct;
   AmgwConfig *device_config;
   AmgwMediaLoops *loops;
   AmgwDtlsCert *cert;
@@ -1809,15 +1827,24 @@ main (int argc, char **argv)
   g_assert_no_error (error);
 
   /* The devices: amgw's WebRTC leg, ports apart from amgw's. */
-  device_config = amgw_config_load_data ("[media]\nrtp-port-min = 40000\nrtp-port-max = 49999\n"
-      "codecs = opus, PCMU\n", -1, "bench devices", problems, &error);
+  device_ifs = g_getenv ("BENCH_DEVICE_INTERFACES");
+  if (device_ifs == NULL)
+    device_ifs = "127.0.0.1";
+  device_direct = env_uint ("BENCH_DEVICE_DIRECT", 0) != 0;
+  device_ini = g_strdup_printf ("[media]\nrtp-port-min = 40000\nrtp-port-max = 49999\n"
+      "codecs = opus, PCMU\n%s%s\n", *device_ifs != '\0' ? "interfaces = " : "", device_ifs);
+  device_config = amgw_config_load_data (device_ini, -1, "bench devices", problems, &error);
   g_assert_no_error (error);
+  amgw_webrtc_leg_set_direct_path (device_direct);
   loops = amgw_media_loops_new (0);
   cert = amgw_dtls_cert_new_ephemeral (&error);
   g_assert_no_error (error);
   amgw_webrtc_leg_register (device_config, loops, cert);
 
   g_print ("bench-bridge: %ld cores; preparing audio in %s\n", sysconf (_SC_NPROCESSORS_ONLN), dir);
+  g_print ("the devices: interfaces = %s; their datagrams on %s\n",
+      *device_ifs != '\0' ? device_ifs : "amgw's default",
+      device_direct ? "the direct path (as amgw's)" : "libnice's path (a plain socket, as a browser's)");
   prepare_streams (dir);
   echo_start ();
   devices = g_ptr_array_new ();

@@ -923,6 +923,22 @@ recv_within (int fd, guint8 *buf, gsize size, struct sockaddr_storage *from, gui
 /* The direct path (media/ice.c): after a host pair is selected, datagrams go
  * through amgw's own socket on the same port, STUN still through libnice's,
  * and only the selected remote's datagrams are taken. */
+/* no_direct_path (the benchmark's devices): that side's datagrams stay
+ * with libnice, both ways; the other side's direct path talks to it. */
+static void
+test_no_direct_path (Fixture *f, gconstpointer data)
+{
+  AmgwIceConfig plain = { .no_direct_path = TRUE };
+
+  connect_peers (f, NULL, &plain);
+  check_data_flows (&f->a, &f->b, "to-plain");
+  check_data_flows (&f->b, &f->a, "from-plain");
+  g_assert_true (peer_is_direct (&f->a));
+  g_assert_false (peer_is_direct (&f->b));
+  g_assert_cmpuint (peer_direct_in (&f->b, NULL), ==, 0);
+  g_assert_cmpuint (peer_direct_in (&f->a, NULL), ==, N_DATAGRAMS);
+}
+
 static void
 test_direct (Fixture *f, gconstpointer data)
 {
@@ -1229,6 +1245,7 @@ main (int argc, char **argv)
   ADD ("turn-tcp", test_turn_tcp);
   ADD ("consent-lost", test_consent_lost);
   ADD ("direct", test_direct);
+  ADD ("no-direct-path", test_no_direct_path);
   ADD ("consent-kept", test_consent_kept);
 #undef ADD
 
