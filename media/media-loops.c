@@ -648,7 +648,30 @@ watches_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
 {
   MediaLoop *loop = ((LoopSource *) source)->loop;
   struct epoll_event evs[128];
+  gpointer near[G_N_ELEMENTS (evs)];
   int n = epoll_wait (loop->watch_epfd, evs, G_N_ELEMENTS (evs), 0);
+
+  /* Each event's watch, and what its callback reads first, were last touched
+   * a packet time ago (20 ms): out of the cache.  Fetched for the whole round
+   * first, the misses overlap instead of each stalling its own callback.
+   * Under the lock, so every watch read is alive; only prefetches. */
+  if (n > 1) {
+    int m = 0;
+
+    g_mutex_lock (&loop->watch_lock);
+    for (int i = 0; i < n; i++) {
+      guint64 id = evs[i].data.u64;
+      AmgwMediaWatch *w = (id & NEST_ID_BIT) ? NULL : watch_lookup (loop, id);
+
+      if (w != NULL) {
+        __builtin_prefetch (w);
+        near[m++] = w;
+      }
+    }
+    for (int i = 0; i < m; i++)
+      __builtin_prefetch (((AmgwMediaWatch *) near[i])->data);
+    g_mutex_unlock (&loop->watch_lock);
+  }
 
   /* A watch cleared by an earlier callback of this round is no longer in the
    * table: its event is dropped. */
