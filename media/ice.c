@@ -83,14 +83,21 @@ ensure_debug_category (void)
 }
 
 struct _AmgwIce {
+  /* What a datagram on the direct path reads, first and together: the media
+   * watch fetches them for a round's events before the first callback. */
+  AmgwIceCallbacks cb;
+  gpointer user_data;
+  struct _IceDirect *direct;    /* NULL: every datagram through libnice (direct_lock) */
+  guint64 direct_in;            /* datagrams delivered from amgw's socket */
+  guint64 direct_dropped;       /* not from the selected remote, or STUN in the hand-over */
+  guint busy;                   /* user callbacks in progress */
+  gboolean closed;              /* amgw_ice_free() was called */
+
   guint id;                     /* for "[ice N]" in logs */
   GMainContext *context;        /* the media loop's (a ref) */
   AmgwMediaNest *nest;          /* libnice's sources: a context of their own on the loop */
   NiceAgent *agent;
   guint stream_id;
-
-  AmgwIceCallbacks cb;
-  gpointer user_data;
 
   gint state;                   /* AmgwIceState, atomic: the latest, maybe not yet delivered */
   gboolean ever_connected;      /* sending during a restart's checks is fine */
@@ -105,15 +112,10 @@ struct _AmgwIce {
   GArray *events;               /* gint: an AmgwIceState or ICE_EVENT_GATHERING_DONE */
   GSource *notify_source;       /* delivers @events; NULL when idle */
 
-  /* The direct path (file comment).  Set and cleared on the loop's thread;
-   * amgw_ice_send() on another thread reads it under direct_lock. */
+  /* The direct path (file comment): @direct is set and cleared on the loop's
+   * thread; amgw_ice_send() on another thread reads it under direct_lock. */
   GMutex direct_lock;
-  struct _IceDirect *direct;    /* NULL: every datagram through libnice */
-  guint64 direct_in;            /* datagrams delivered from amgw's socket */
-  guint64 direct_dropped;       /* not from the selected remote, or STUN in the hand-over */
 
-  guint busy;                   /* user callbacks in progress */
-  gboolean closed;              /* amgw_ice_free() was called */
   GSource *destroy_source;      /* deferred destruction after a receive */
 };
 
@@ -480,14 +482,16 @@ on_receive (NiceAgent *agent, guint stream_id, guint component_id, guint len, gc
 /* ---- the direct path (file comment) ---- */
 
 typedef struct _IceDirect {
+  /* First, what a datagram reads: prefetch_direct() fetches them early. */
   GSocket *sock;                /* amgw's, bound to the address of ... */
   int fd;                       /* (sock's, kept here: the send path stays off the GSocket) */
+  socklen_t remote_len;
+  struct sockaddr_storage remote;   /* the selected pair's remote address */
+
   int base_fd;                  /* ... libnice's socket of the selected pair (not ours) */
   dev_t base_dev;               /* which socket base_fd was, as numbers are reused */
   ino_t base_ino;
   AmgwMediaWatch *watch;
-  struct sockaddr_storage remote;   /* the selected pair's remote address */
-  socklen_t remote_len;
 } IceDirect;
 
 /* Which socket of the reuseport group gets a datagram, by its first byte
@@ -617,6 +621,18 @@ on_direct_readable (GSocket *sock, int fd, GIOCondition cond, gpointer data)
   return TRUE;   /* the rest at the next wake-up: the loop's other sockets first */
 }
 
+/* The direct watch's AmgwMediaPrefetchFunc: AmgwIce's first block is in. */
+static void
+prefetch_direct (gconstpointer data)
+{
+  const AmgwIce *ice = data;
+
+  if (ice->direct != NULL)
+    amgw_prefetch_span (ice->direct, G_STRUCT_OFFSET (IceDirect, remote) + sizeof (struct sockaddr_in6));
+  if (ice->cb.prefetch != NULL)
+    ice->cb.prefetch (ice->user_data);
+}
+
 /* Makes amgw's socket on @base's address, or NULL (with why in @error). */
 static IceDirect *
 direct_new (AmgwIce *ice, GSocket *base, GError **error)
@@ -655,6 +671,7 @@ direct_new (AmgwIce *ice, GSocket *base, GError **error)
   d->base_dev = st.st_dev;
   d->base_ino = st.st_ino;
   d->watch = amgw_media_watch_new (ice->context, sock, on_direct_readable, ice);
+  amgw_media_watch_set_prefetch (d->watch, G_STRUCT_OFFSET (AmgwIce, id), prefetch_direct);
   return d;
 
   /* ERRORS */

@@ -560,6 +560,8 @@ struct _AmgwMediaWatch {
   guint64 id;
   AmgwMediaSocketFunc fn;
   gpointer data;
+  gsize prefetch_bytes;     /* of @data (amgw_media_watch_set_prefetch) */
+  AmgwMediaPrefetchFunc prefetch_more;
 };
 
 static void
@@ -648,13 +650,12 @@ watches_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
 {
   MediaLoop *loop = ((LoopSource *) source)->loop;
   struct epoll_event evs[128];
-  gpointer near[G_N_ELEMENTS (evs)];
+  AmgwMediaWatch *near[G_N_ELEMENTS (evs)];
   int n = epoll_wait (loop->watch_epfd, evs, G_N_ELEMENTS (evs), 0);
 
-  /* Each event's watch, and what its callback reads first, were last touched
-   * a packet time ago (20 ms): out of the cache.  Fetched for the whole round
-   * first, the misses overlap instead of each stalling its own callback.
-   * Under the lock, so every watch read is alive; only prefetches. */
+  /* What the callbacks read first (amgw_media_watch_set_prefetch()): in
+   * three sweeps over the round's events, each requesting what the one
+   * before brought in.  Under the lock, so every watch read is alive. */
   if (n > 1) {
     int m = 0;
 
@@ -664,12 +665,16 @@ watches_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
       AmgwMediaWatch *w = (id & NEST_ID_BIT) ? NULL : watch_lookup (loop, id);
 
       if (w != NULL) {
-        __builtin_prefetch (w);
+        amgw_prefetch_span (w, sizeof *w);
         near[m++] = w;
       }
     }
     for (int i = 0; i < m; i++)
-      __builtin_prefetch (((AmgwMediaWatch *) near[i])->data);
+      amgw_prefetch_span (near[i]->data, near[i]->prefetch_bytes);
+    for (int i = 0; i < m; i++) {
+      if (near[i]->prefetch_more != NULL)
+        near[i]->prefetch_more (near[i]->data);
+    }
     g_mutex_unlock (&loop->watch_lock);
   }
 
@@ -724,6 +729,7 @@ amgw_media_watch_new (GMainContext *ctx, GSocket *sock, AmgwMediaSocketFunc fn, 
   w->fd = g_socket_get_fd (sock);
   w->fn = fn;
   w->data = data;
+  w->prefetch_bytes = 64;
   w->loop = loop_of_context (ctx);
   if (w->loop != NULL && w->loop->watch_epfd >= 0) {
     g_mutex_lock (&w->loop->watch_lock);
@@ -764,6 +770,18 @@ amgw_media_watch_clear (AmgwMediaWatch **wp)
     g_mutex_unlock (&w->loop->watch_lock);
   }
   watch_unref (w);
+}
+
+void
+amgw_media_watch_set_prefetch (AmgwMediaWatch *w, gsize bytes, AmgwMediaPrefetchFunc more)
+{
+  g_return_if_fail (w != NULL);
+  if (w->loop == NULL)
+    return;   /* a plain context: nothing reads them */
+  g_mutex_lock (&w->loop->watch_lock);
+  w->prefetch_bytes = bytes;
+  w->prefetch_more = more;
+  g_mutex_unlock (&w->loop->watch_lock);
 }
 
 int

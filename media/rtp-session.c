@@ -105,20 +105,43 @@ typedef struct {
 /* Where packets go: the SDP's address until the peer's own packets latch it
  * (symmetric RTP). */
 typedef struct {
-  struct sockaddr_storage addr;
   socklen_t len;                 /* 0: nowhere yet */
   gboolean latched;
   gint64 heard_us;               /* the last packet from @addr, once latched */
+  struct sockaddr_storage addr;  /* last: an address uses its first 28 bytes */
 } Peer;
 
 struct _AmgwRtpSession {
+  /* What a received packet reads, first and together: the media watch
+   * fetches these bytes for a round's events before the first callback
+   * (PACKET_PATH_BYTES).  Under @lock unless said otherwise. */
+  GSocket *rtcp_sock;            /* set at creation: which socket a packet came on */
+  GMutex lock;
+  gboolean torn_down;
+  gboolean negotiated;
+  AmgwRtpSecurity security;      /* set at creation */
+  gint te_pt;                    /* -1: no telephone-event */
+  AmgwSrtp *srtp;
+  Fmt codec;
+  guint64 rtp_in, bytes_in;
+  gint64 last_in_us;             /* 0: never */
+  gboolean inactive_reported;
+  AmgwAudio *audio;
+  /* Received packets go to @sink, under @sink_lock (never taken with @lock
+   * held). */
+  GMutex sink_lock;
+  AmgwLegRtpSink sink;
+  gpointer sink_data;
+  AmgwRtpRecvStats recv;         /* RFC 3550 view of the codec's packets */
+  Peer rtp_peer;                 /* last: only its start is read per packet */
+
   gint refs;
   char *sid;
   const AmgwConfig *config;      /* borrowed: outlives the session */
   GMainContext *control_ctx;
   GMainContext *media_ctx;
-  AmgwRtpSecurity security;
   guint inactivity_ms;
+
   AmgwRtpCallbacks cb;
   gpointer user_data;
   int family;                    /* AF_INET or AF_INET6 */
@@ -138,25 +161,19 @@ struct _AmgwRtpSession {
   guint tone_ms;
 
   /* Set at creation, destroyed on the media loop. */
-  GSocket *rtp_sock, *rtcp_sock;
+  GSocket *rtp_sock;
   int rtp_fd, rtcp_fd;          /* theirs, for the send path (@lock); -1 once closing */
   AmgwMediaWatch *rtp_watch, *rtcp_watch;
   AmgwMediaTimer *inactivity_timer, *rtcp_timer;
 
   /* Shared under @lock. */
-  GMutex lock;
-  gboolean torn_down;
-  gboolean negotiated;
-  Fmt codec;
-  gint te_pt;                    /* -1: no telephone-event */
   gboolean rtcp_mux;
   AmgwMediaDirection remote_direction;
   gboolean sending;              /* we may send */
   gboolean peer_sends;           /* the peer should send: inactivity applies */
-  AmgwSrtp *srtp;
   AmgwSrtpProfile profile;
   guint8 tx_key[MAX_KEY_SALT], rx_key[MAX_KEY_SALT];
-  Peer rtp_peer, rtcp_peer;
+  Peer rtcp_peer;
   struct sockaddr_storage signalled_rtp;    /* the SDP's, to see it change */
   socklen_t signalled_rtp_len;
   guint64 foreign_in;            /* from another source while latched */
@@ -169,12 +186,8 @@ struct _AmgwRtpSession {
   guint32 last_ts;
   gint64 last_out_us;
   gboolean sent_any;
-  AmgwAudio *audio;
-  guint64 rtp_in, bytes_in, rtp_out, bytes_out, rtcp_in, rtcp_out, invalid_in;
-  AmgwRtpRecvStats recv;         /* RFC 3550 view of the codec's packets */
-  gint64 last_in_us;             /* 0: never */
+  guint64 rtp_out, bytes_out, rtcp_in, rtcp_out, invalid_in;
   gint64 inactivity_since_us;    /* when the peer should have started sending */
-  gboolean inactive_reported;
   /* DTMF sending */
   AmgwMediaTimer *dtmf_timer;
   char *dtmf_digits;
@@ -197,13 +210,11 @@ struct _AmgwRtpSession {
   gboolean bridged;              /* the other leg's media have been sent */
   AmgwRtpRenumber renumber;      /* the other leg's packets into our stream */
   gint generation;               /* changes with the negotiated codec (atomic) */
-
-  /* Received packets go to @sink, under @sink_lock (never taken with @lock
-   * held). */
-  GMutex sink_lock;
-  AmgwLegRtpSink sink;
-  gpointer sink_data;
 };
+
+/* The struct's first block, up to the start of the peer's address. */
+#define PACKET_PATH_BYTES (G_STRUCT_OFFSET (AmgwRtpSession, rtp_peer) + G_STRUCT_OFFSET (Peer, addr) \
+    + sizeof (struct sockaddr_in6))
 
 static const char dtmf_chars[] = "0123456789*#ABCD";
 
@@ -1094,6 +1105,7 @@ amgw_rtp_session_new (const AmgwRtpSessionParams *params, const AmgwRtpCallbacks
   /* Watches and timers may be made from any thread; the callbacks run on the
    * media loop. */
   s->rtp_watch = amgw_media_watch_new (s->media_ctx, s->rtp_sock, on_socket_readable, s);
+  amgw_media_watch_set_prefetch (s->rtp_watch, PACKET_PATH_BYTES, NULL);
   s->rtcp_watch = amgw_media_watch_new (s->media_ctx, s->rtcp_sock, on_socket_readable, s);
   s->inactivity_timer = amgw_media_timer_new (s->media_ctx,
       CLAMP (s->inactivity_ms / 4, 50, 1000), on_inactivity_timer, s);

@@ -50,6 +50,24 @@ static Shared shared;
 
 struct _WebrtcLeg {
   AmgwLeg parent;
+
+  /* What a packet from the device reads, first and together: the media
+   * loop fetches it early (prefetch_receive ()). */
+  gboolean torn_down;               /* media loop only */
+  gboolean media_up_reported;       /* media loop only */
+  gboolean dtls_confirmed;          /* media loop only: amgw_dtls_confirm_peer() called */
+  AmgwAudio *audio;                 /* media loop only */
+  GMutex lock;                      /* for what says "under @lock" */
+  AmgwSrtp *srtp;                   /* under @lock, and the rest of this block */
+  guint recv_clock_rate;            /* the RTP clock of what the device sends */
+  guint64 rtp_in, bytes_in, srtp_drops;
+  AmgwRtpRecvStats recv;
+  /* Joined media: received packets go to @sink, under @sink_lock (never
+   * taken with @lock held). */
+  GMutex sink_lock;
+  AmgwLegRtpSink sink;
+  gpointer sink_data;
+
   gint refs;
   char *sid;                        /* our copy of the session id, for logs */
   GMainContext *control_ctx;
@@ -70,8 +88,6 @@ struct _WebrtcLeg {
   /* Media loop only. */
   AmgwIce *ice;
   AmgwDtls *dtls;
-  AmgwAudio *audio;
-  gboolean torn_down;
   gboolean controlling;
   gboolean have_role;
   AmgwDtlsRole role;
@@ -84,19 +100,13 @@ struct _WebrtcLeg {
   struct SdpOp *gathering_op;       /* waits for ICE gathering */
   gboolean gathered;
   gboolean remote_sends, remote_receives;
-  gboolean media_up_reported;
-  gboolean dtls_confirmed;          /* amgw_dtls_confirm_peer() called */
 
   /* Shared under @lock. */
-  GMutex lock;
-  AmgwSrtp *srtp;
   gboolean sending;                 /* direction allows us to send */
   AmgwCodec codec;                  /* the codec we send */
-  guint recv_clock_rate;            /* the RTP clock of what the device sends */
   gboolean have_codec;
   guint32 local_ssrc;
-  AmgwRtpRecvStats recv;
-  guint64 rtp_in, bytes_in, rtp_out, bytes_out, rtcp_in, rtcp_out, srtp_drops;
+  guint64 rtp_out, bytes_out, rtcp_in, rtcp_out;
   guint32 last_rtp_ts;
   double remote_fraction_lost;      /* from the peer's receiver reports */
   guint32 remote_cumulative_lost;
@@ -114,12 +124,6 @@ struct _WebrtcLeg {
   gboolean have_first;              /* the first codec of the last negotiation */
   AmgwCodecId first_id;
   guint first_pt;
-
-  /* Joined media: received packets go to @sink, under @sink_lock (never
-   * taken with @lock held). */
-  GMutex sink_lock;
-  AmgwLegRtpSink sink;
-  gpointer sink_data;
 };
 
 /* ------------------------------------------------------------------------ */
@@ -517,10 +521,21 @@ on_ice_state (AmgwIceState state, gpointer user_data)
   }
 }
 
+/* What on_ice_receive() reads of @w, the struct's first block. */
+static void
+prefetch_receive (gconstpointer user_data)
+{
+  const WebrtcLeg *w = user_data;
+
+  amgw_prefetch_span (&w->torn_down, G_STRUCT_OFFSET (WebrtcLeg, sink_data) + sizeof w->sink_data
+      - G_STRUCT_OFFSET (WebrtcLeg, torn_down));
+}
+
 static const AmgwIceCallbacks ice_callbacks = {
   .gathering_done = on_ice_gathering_done,
   .state_changed = on_ice_state,
   .receive = on_ice_receive,
+  .prefetch = prefetch_receive,
 };
 
 static gboolean

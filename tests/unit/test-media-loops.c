@@ -903,6 +903,102 @@ test_watches_slot_reuse (Fixture *f, gconstpointer data)
   }
 }
 
+/* amgw_media_watch_set_prefetch(): in a round of several events, each
+ * watch's hook runs with its data before its callback; a cleared watch's
+ * hook is not run. */
+typedef struct {
+  GSocket *sock;
+  GSocketAddress *addr;
+  AmgwMediaWatch *w;
+  gint hooked;              /* atomic: the hook's calls */
+  gint calls;               /* atomic: the callback's */
+  gint hooked_first;        /* atomic: callbacks that found the hook had run */
+} PrefetchArg;
+
+static void
+prefetch_hook (gconstpointer data)
+{
+  PrefetchArg *a = (PrefetchArg *) data;
+
+  g_atomic_int_inc (&a->hooked);
+}
+
+static gboolean
+prefetch_cb (GSocket *sock, int fd, GIOCondition cond, gpointer data)
+{
+  PrefetchArg *a = data;
+  char buf[64];
+
+  if (g_atomic_int_get (&a->hooked) > g_atomic_int_get (&a->calls))
+    g_atomic_int_inc (&a->hooked_first);
+  g_atomic_int_inc (&a->calls);
+  while (g_socket_receive (sock, buf, sizeof buf, NULL, NULL) > 0)
+    ;
+  return FALSE;
+}
+
+typedef struct {
+  PrefetchArg *a;
+  guint n;
+} PrefetchSend;
+
+/* On the loop's thread: all datagrams are queued before it polls again. */
+static gboolean
+prefetch_send (gpointer data)
+{
+  PrefetchSend *ps = data;
+  g_autoptr (GSocket) tx = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, 0, NULL);
+
+  for (guint i = 0; i < ps->n; i++)
+    g_assert_cmpint (g_socket_send_to (tx, ps->a[i].addr, "rtp", 3, NULL, NULL), ==, 3);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+test_watches_prefetch (Fixture *f, gconstpointer data)
+{
+  GMainContext *ctx = amgw_media_loops_get_context (f->loops, 0);
+  PrefetchArg a[3] = { { 0, }, };
+  PrefetchSend ps = { a, 3 };
+  gint64 end;
+
+  (void) data;
+  for (guint i = 0; i < 3; i++) {
+    a[i].sock = bound_udp (&a[i].addr);
+    a[i].w = amgw_media_watch_new (ctx, a[i].sock, prefetch_cb, &a[i]);
+    amgw_media_watch_set_prefetch (a[i].w, sizeof a[i], prefetch_hook);
+  }
+  amgw_media_loops_invoke_sync (ctx, prefetch_send, &ps);
+  end = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+  while (g_get_monotonic_time () < end && (g_atomic_int_get (&a[0].calls) < 1 ||
+          g_atomic_int_get (&a[1].calls) < 1 || g_atomic_int_get (&a[2].calls) < 1))
+    g_usleep (1000);
+  for (guint i = 0; i < 3; i++) {
+    g_assert_cmpint (g_atomic_int_get (&a[i].calls), ==, 1);
+    g_assert_cmpint (g_atomic_int_get (&a[i].hooked), ==, 1);
+    g_assert_cmpint (g_atomic_int_get (&a[i].hooked_first), ==, 1);
+  }
+
+  /* Cleared: neither its hook nor its callback; the others' still run. */
+  amgw_media_watch_clear (&a[2].w);
+  amgw_media_loops_invoke_sync (ctx, prefetch_send, &ps);
+  end = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+  while (g_get_monotonic_time () < end && (g_atomic_int_get (&a[0].calls) < 2 ||
+          g_atomic_int_get (&a[1].calls) < 2))
+    g_usleep (1000);
+  g_usleep (50 * 1000);
+  g_assert_cmpint (g_atomic_int_get (&a[0].hooked), ==, 2);
+  g_assert_cmpint (g_atomic_int_get (&a[1].hooked), ==, 2);
+  g_assert_cmpint (g_atomic_int_get (&a[2].hooked), ==, 1);
+  g_assert_cmpint (g_atomic_int_get (&a[2].calls), ==, 1);
+
+  for (guint i = 0; i < 3; i++) {
+    amgw_media_watch_clear (&a[i].w);
+    g_object_unref (a[i].sock);
+    g_object_unref (a[i].addr);
+  }
+}
+
 /* A socket source another library made (as libnice makes its own), whose
  * callback asks to be unblocked: from some later dispatch on it may recurse,
  * and it is still dispatched for every datagram (not left blocked, as it
@@ -1227,6 +1323,8 @@ main (int argc, char **argv)
       test_watches, fixture_tear_down);
   g_test_add ("/media-loops/watches-slot-reuse", Fixture, GUINT_TO_POINTER (1), fixture_set_up,
       test_watches_slot_reuse, fixture_tear_down);
+  g_test_add ("/media-loops/watches-prefetch", Fixture, GUINT_TO_POINTER (1), fixture_set_up,
+      test_watches_prefetch, fixture_tear_down);
   g_test_add ("/media-loops/watches-plain-context", Fixture, GUINT_TO_POINTER (ON_PLAIN_CONTEXT),
       fixture_set_up, test_watches, fixture_tear_down);
   g_test_add_func ("/media-loops/invoke-sync-own-thread-asserts",
