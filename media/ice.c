@@ -92,6 +92,11 @@ struct _AmgwIce {
   guint64 direct_dropped;       /* not from the selected remote, or STUN in the hand-over */
   guint busy;                   /* user callbacks in progress */
   gboolean closed;              /* amgw_ice_free() was called */
+  /* Then what amgw_ice_send() reads. */
+  gint sendable;                /* atomic: amgw_ice_send() may run on any thread */
+  /* The direct path (file comment): @direct is set and cleared on the loop's
+   * thread; amgw_ice_send() on another thread reads it under direct_lock. */
+  GMutex direct_lock;
 
   guint id;                     /* for "[ice N]" in logs */
   GMainContext *context;        /* the media loop's (a ref) */
@@ -102,7 +107,6 @@ struct _AmgwIce {
   gint state;                   /* AmgwIceState, atomic: the latest, maybe not yet delivered */
   gboolean ever_connected;      /* sending during a restart's checks is fine */
   gboolean no_direct_path;      /* AmgwIceConfig's */
-  gint sendable;                /* atomic: amgw_ice_send() may run on any thread */
   gboolean gathering_started;
   gboolean gathered;            /* candidate-gathering-done seen */
 
@@ -111,10 +115,6 @@ struct _AmgwIce {
 
   GArray *events;               /* gint: an AmgwIceState or ICE_EVENT_GATHERING_DONE */
   GSource *notify_source;       /* delivers @events; NULL when idle */
-
-  /* The direct path (file comment): @direct is set and cleared on the loop's
-   * thread; amgw_ice_send() on another thread reads it under direct_lock. */
-  GMutex direct_lock;
 
   GSource *destroy_source;      /* deferred destruction after a receive */
 };

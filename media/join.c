@@ -29,19 +29,23 @@ GST_DEBUG_CATEGORY_STATIC (amgw_join_debug);
 #define GST_CAT_DEFAULT amgw_join_debug
 
 struct _AmgwLegJoin {
+  /* First, what a packet reads: @lock's fields, then the media's first
+   * fields (AmgwLegMedia). */
+  GMutex lock;
+  AmgwLeg *alexa, *bridge;        /* borrowed: the call unjoins before freeing them */
+  AmgwRelay *to_bridge, *to_alexa;
+  gboolean have_media;
+  gboolean failed;                /* the relays could not be made for these media */
+  AmgwLegMedia alexa_media, bridge_media;
+
   gint refs;
   char *sid;
-  AmgwLeg *alexa, *bridge;        /* borrowed: the call unjoins before freeing them */
   AmgwLegJoinCallbacks cb;
   gpointer user_data;
   GMainContext *control_ctx;
   gboolean closed;                /* control loop: unjoined */
 
-  GMutex lock;
-  AmgwLegMedia alexa_media, bridge_media;
-  gboolean have_media;
-  gboolean failed;                /* the relays could not be made for these media */
-  AmgwRelay *to_bridge, *to_alexa;
+  /* Under @lock too: */
   AmgwDtmfDetector dtmf;          /* the Alexa leg's media loop only */
   guint candidate_pt[2];          /* [0] from Alexa, [1] from the bridge */
   guint candidate_count[2];

@@ -133,7 +133,24 @@ struct _AmgwRtpSession {
   AmgwLegRtpSink sink;
   gpointer sink_data;
   AmgwRtpRecvStats recv;         /* RFC 3550 view of the codec's packets */
-  Peer rtp_peer;                 /* last: only its start is read per packet */
+  Peer rtp_peer;                 /* only its start is read per packet */
+
+  /* Then, together, what a packet sent to the peer reads (under @lock). */
+  gboolean sending;              /* we may send */
+  gboolean bridged;              /* the other leg's media have been sent */
+  gboolean dtmf_playing;         /* events or tones replace audio frames */
+  gboolean dtmf_inband;          /* the sequence is tones in the audio (G.711) */
+  gboolean rtcp_mux;
+  gboolean sent_any;
+  int rtp_fd, rtcp_fd;           /* the sockets', kept for sending; -1 once closing */
+  guint32 ssrc;
+  guint16 seq;
+  guint32 last_ts;
+  gint64 last_out_us;
+  AmgwRtpRenumber renumber;      /* the other leg's packets into our stream */
+  char *dtmf_digits;             /* the sequence being sent */
+  guint64 rtp_out, bytes_out;
+  gint generation;               /* changes with the negotiated codec (atomic) */
 
   gint refs;
   char *sid;
@@ -162,14 +179,11 @@ struct _AmgwRtpSession {
 
   /* Set at creation, destroyed on the media loop. */
   GSocket *rtp_sock;
-  int rtp_fd, rtcp_fd;          /* theirs, for the send path (@lock); -1 once closing */
   AmgwMediaWatch *rtp_watch, *rtcp_watch;
   AmgwMediaTimer *inactivity_timer, *rtcp_timer;
 
   /* Shared under @lock. */
-  gboolean rtcp_mux;
   AmgwMediaDirection remote_direction;
-  gboolean sending;              /* we may send */
   gboolean peer_sends;           /* the peer should send: inactivity applies */
   AmgwSrtpProfile profile;
   guint8 tx_key[MAX_KEY_SALT], rx_key[MAX_KEY_SALT];
@@ -177,26 +191,19 @@ struct _AmgwRtpSession {
   struct sockaddr_storage signalled_rtp;    /* the SDP's, to see it change */
   socklen_t signalled_rtp_len;
   guint64 foreign_in;            /* from another source while latched */
-  guint32 ssrc;
-  guint16 seq;
   gint64 t0_us;
   guint32 ts_base;
   gboolean have_audio_offset;
   guint32 audio_ts_offset;
-  guint32 last_ts;
-  gint64 last_out_us;
-  gboolean sent_any;
-  guint64 rtp_out, bytes_out, rtcp_in, rtcp_out, invalid_in;
+  guint64 rtcp_in, rtcp_out, invalid_in;
   gint64 inactivity_since_us;    /* when the peer should have started sending */
   /* DTMF sending */
   AmgwMediaTimer *dtmf_timer;
-  char *dtmf_digits;
+
   guint dtmf_index;
   guint dtmf_pause_ms;
   guint dtmf_tick;               /* within the current digit */
   guint dtmf_wait_ticks;         /* gap or pause left */
-  gboolean dtmf_playing;         /* events or tones replace audio frames */
-  gboolean dtmf_inband;          /* the sequence is tones in the audio (G.711) */
   gboolean audio_resync;         /* after in-band: keep the audio's timestamps ahead */
   guint32 dtmf_ts;
   guint dtmf_sent;
@@ -207,9 +214,6 @@ struct _AmgwRtpSession {
   gboolean rx_event_ended;
   /* Joined media */
   AmgwMediaTimer *silence_timer; /* until other media flow: silence frames */
-  gboolean bridged;              /* the other leg's media have been sent */
-  AmgwRtpRenumber renumber;      /* the other leg's packets into our stream */
-  gint generation;               /* changes with the negotiated codec (atomic) */
 };
 
 /* The struct's first block, up to the start of the peer's address. */

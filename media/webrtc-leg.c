@@ -101,13 +101,17 @@ struct _WebrtcLeg {
   gboolean gathered;
   gboolean remote_sends, remote_receives;
 
-  /* Shared under @lock. */
+  /* Shared under @lock.  First, together, what a packet sent reads. */
   gboolean sending;                 /* direction allows us to send */
-  AmgwCodec codec;                  /* the codec we send */
   gboolean have_codec;
-  guint32 local_ssrc;
-  guint64 rtp_out, bytes_out, rtcp_in, rtcp_out;
+  AmgwRtpRenumber renumber;         /* bridged media: the other leg's packets */
+  AmgwRtpStreamOut out;
+  gint64 out_last_us;               /* when the last renumbered packet went */
+  guint64 rtp_out, bytes_out;
   guint32 last_rtp_ts;
+  AmgwCodec codec;                  /* the codec we send */
+  guint64 rtcp_in, rtcp_out;
+  guint32 local_ssrc;
   double remote_fraction_lost;      /* from the peer's receiver reports */
   guint32 remote_cumulative_lost;
   double remote_jitter_ms;
@@ -118,9 +122,6 @@ struct _WebrtcLeg {
   char *failure;
   GArray *accepted;                 /* AmgwCodec: what the device accepted (may send) */
   gint generation;                  /* changes with the negotiated codec (atomic) */
-  AmgwRtpRenumber renumber;         /* bridged media: the other leg's packets */
-  AmgwRtpStreamOut out;
-  gint64 out_last_us;               /* when the last renumbered packet went */
   gboolean have_first;              /* the first codec of the last negotiation */
   AmgwCodecId first_id;
   guint first_pt;

@@ -73,13 +73,13 @@ typedef gboolean (*AmgwPipeAdmitOut) (gpointer data, guint8 *packet, gsize len);
  * amgw_pipe_deliver_from(): @admit, @admit_data, @send (nullable) and
  * @user_data.  Lives as long as the pipeline (embed it in the owner). */
 typedef struct {
-  char name[80];
+  AmgwAudioSend send;       /* first: a passthrough packet reads these two */
+  gpointer user_data;
   GMutex *lock;
   gboolean *failed;
   AmgwPipeAdmitOut admit;
   gpointer admit_data;
-  AmgwAudioSend send;
-  gpointer user_data;
+  char name[80];
 } AmgwPipeOwner;
 
 /* Fills @owner in: its name from @name_format, the rest as given. */

@@ -97,11 +97,18 @@ typedef struct {
 } Jitter;
 
 struct _AmgwRelay {
-  guint id;
-  AmgwPipeOwner owner;           /* "relay N (log_id)"; the bus's lock and flag; @send */
-  AmgwAudioFormat in, out;
-  guint latency_ms;
+  /* First, what a passthrough packet reads (the owner's @send first). */
+  GMutex lock;
+  /* Under lock. */
+  gboolean closing;
+  AmgwRtpInlet inlet;            /* what is pushed: payload type, remote SSRC, counts */
+  AmgwRelayStats stats;          /* out, failed (in: the inlet's; lost, late: the jitter buffer's) */
   gboolean passthrough;
+  AmgwAudioFormat in, out;
+  AmgwPipeOwner owner;           /* "relay N (log_id)"; the bus's lock and flag; @send */
+
+  guint id;
+  guint latency_ms;
 
   /* Transcoding only: the elements (owned by the pipeline), our pad that
    * feeds the depayloader, and the jitter stage, which the chain lock
@@ -111,12 +118,6 @@ struct _AmgwRelay {
   GMutex chain_lock;
   Jitter *jitter;                /* (owned) transcoding only */
   gboolean stopped;              /* under chain_lock */
-
-  GMutex lock;
-  /* Under lock. */
-  gboolean closing;
-  AmgwRtpInlet inlet;            /* what is pushed: payload type, remote SSRC, counts */
-  AmgwRelayStats stats;          /* out, failed (in: the inlet's; lost, late: the jitter buffer's) */
 };
 
 /* Under the lock: the payloader's packets leave as they are. */

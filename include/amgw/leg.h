@@ -80,11 +80,14 @@ typedef struct _AmgwLeg AmgwLeg;
 
 /* The media a leg negotiated, for joining it to the other leg. */
 typedef struct {
+  /* First, what the join reads per packet. */
+  guint generation;         /* changes whenever the negotiated media change */
+  guint recv_pt;            /* @recv_encoding's payload type */
+  gint dtmf_pt;             /* telephone-event's payload type; -1: none */
   char encoding[8];         /* what amgw sends: "OPUS", "G722", "PCMU" or "PCMA" */
   guint pt;                 /* its payload type */
   guint clock_rate;         /* its RTP clock */
   char recv_encoding[8];    /* what the peer is expected to send */
-  guint recv_pt;
   guint recv_clock_rate;
   /* Every codec the peer may send (what it sends shows in the packets'
    * payload types): the relays follow it. */
@@ -94,9 +97,7 @@ typedef struct {
     guint clock_rate;
   } may_recv[AMGW_LEG_MAX_CODECS];
   guint n_may_recv;
-  gint dtmf_pt;             /* telephone-event's payload type; -1: none */
   guint dtmf_clock_rate;
-  guint generation;         /* changes whenever the negotiated media change */
 } AmgwLegMedia;
 
 /* Plain RTP packets the leg received from its peer (audio and
