@@ -621,16 +621,19 @@ on_direct_readable (GSocket *sock, int fd, GIOCondition cond, gpointer data)
   return TRUE;   /* the rest at the next wake-up: the loop's other sockets first */
 }
 
-/* The direct watch's AmgwMediaPrefetchFunc: AmgwIce's first block is in. */
+/* The direct watch's AmgwMediaPrefetchFunc: AmgwIce's first block is in.
+ * Until @ice is closed its user (@user_data) is alive. */
 static void
-prefetch_direct (gconstpointer data)
+prefetch_direct (gconstpointer data, AmgwMediaPrefetch *next)
 {
   const AmgwIce *ice = data;
 
+  if (ice->closed)
+    return;
   if (ice->direct != NULL)
     amgw_prefetch_span (ice->direct, G_STRUCT_OFFSET (IceDirect, remote) + sizeof (struct sockaddr_in6));
   if (ice->cb.prefetch != NULL)
-    ice->cb.prefetch (ice->user_data);
+    ice->cb.prefetch (ice->user_data, next);
 }
 
 /* Makes amgw's socket on @base's address, or NULL (with why in @error). */

@@ -76,6 +76,9 @@ retire_relay (AmgwLegJoin *j, guint dir, AmgwRelay *old)
 /* Packets of a payload type in a row before a relay follows it. */
 #define SWITCH_PACKETS 3
 
+/* What a packet reads of an AmgwLegMedia: its first fields. */
+#define PACKET_MEDIA_BYTES G_STRUCT_OFFSET (AmgwLegMedia, encoding)
+
 static const AmgwConfig *join_config;
 
 static AmgwLegJoin *
@@ -318,6 +321,18 @@ from_bridge (const guint8 *rtp, gsize len, gpointer user_data)
   from_leg (user_data, FALSE, rtp, len);
 }
 
+/* The sinks' AmgwMediaPrefetchFunc: what from_leg() reads of @j first,
+ * from the address alone (@j may be a stale read, see leg.h). */
+static void
+prefetch_join (gconstpointer data, AmgwMediaPrefetch *next)
+{
+  const AmgwLegJoin *j = data;
+
+  (void) next;
+  amgw_prefetch_span (j, G_STRUCT_OFFSET (AmgwLegJoin, alexa_media) + PACKET_MEDIA_BYTES);
+  amgw_prefetch_span (&j->bridge_media, PACKET_MEDIA_BYTES);
+}
+
 static AmgwLegJoin *
 join_legs (AmgwLeg *alexa, AmgwLeg *bridge, const char *session_id,
     const AmgwLegJoinCallbacks *callbacks, gpointer user_data, GError **error)
@@ -339,8 +354,8 @@ join_legs (AmgwLeg *alexa, AmgwLeg *bridge, const char *session_id,
   j->user_data = user_data;
   j->control_ctx = g_main_context_ref_thread_default ();
   g_mutex_init (&j->lock);
-  amgw_leg_set_media_sink (alexa, from_alexa, j);
-  amgw_leg_set_media_sink (bridge, from_bridge, j);
+  amgw_leg_set_media_sink (alexa, from_alexa, prefetch_join, j);
+  amgw_leg_set_media_sink (bridge, from_bridge, prefetch_join, j);
   GST_DEBUG ("[%s] legs joined; media once both have negotiated", session_id);
   return j;
 }
@@ -403,8 +418,8 @@ join_free (AmgwLegJoin *j)
     return;
   j->closed = TRUE;
   /* After these, no sink runs: nothing pushes to the relays any more. */
-  amgw_leg_set_media_sink (j->alexa, NULL, NULL);
-  amgw_leg_set_media_sink (j->bridge, NULL, NULL);
+  amgw_leg_set_media_sink (j->alexa, NULL, NULL, NULL);
+  amgw_leg_set_media_sink (j->bridge, NULL, NULL, NULL);
   g_mutex_lock (&j->lock);
   to_bridge = g_steal_pointer (&j->to_bridge);
   to_alexa = g_steal_pointer (&j->to_alexa);

@@ -651,11 +651,12 @@ watches_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
   MediaLoop *loop = ((LoopSource *) source)->loop;
   struct epoll_event evs[128];
   AmgwMediaWatch *near[G_N_ELEMENTS (evs)];
+  AmgwMediaPrefetch step[G_N_ELEMENTS (evs)];
   int n = epoll_wait (loop->watch_epfd, evs, G_N_ELEMENTS (evs), 0);
 
   /* What the callbacks read first (amgw_media_watch_set_prefetch()): in
-   * three sweeps over the round's events, each requesting what the one
-   * before brought in.  Under the lock, so every watch read is alive. */
+   * sweeps over the round's events, each requesting what the one before
+   * brought in.  Under the lock, so every watch read is alive. */
   if (n > 1) {
     int m = 0;
 
@@ -671,9 +672,22 @@ watches_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
     }
     for (int i = 0; i < m; i++)
       amgw_prefetch_span (near[i]->data, near[i]->prefetch_bytes);
-    for (int i = 0; i < m; i++) {
-      if (near[i]->prefetch_more != NULL)
-        near[i]->prefetch_more (near[i]->data);
+    for (int i = 0; i < m; i++)
+      step[i] = (AmgwMediaPrefetch) { near[i]->prefetch_more, near[i]->data };
+    for (int sweep = 0; sweep < AMGW_MEDIA_PREFETCH_SWEEPS; sweep++) {
+      gboolean more = FALSE;
+
+      for (int i = 0; i < m; i++) {
+        AmgwMediaPrefetch next = { NULL, NULL };
+
+        if (step[i].fn == NULL)
+          continue;
+        step[i].fn (step[i].data, &next);
+        step[i] = next;
+        more |= next.fn != NULL;
+      }
+      if (!more)
+        break;
     }
     g_mutex_unlock (&loop->watch_lock);
   }

@@ -131,6 +131,7 @@ struct _AmgwRtpSession {
    * held). */
   GMutex sink_lock;
   AmgwLegRtpSink sink;
+  AmgwMediaPrefetchFunc sink_prefetch;   /* read without the lock too (prefetch_sink ()) */
   gpointer sink_data;
   AmgwRtpRecvStats recv;         /* RFC 3550 view of the codec's packets */
   Peer rtp_peer;                 /* only its start is read per packet */
@@ -221,6 +222,19 @@ struct _AmgwRtpSession {
     + sizeof (struct sockaddr_in6))
 
 static const char dtmf_chars[] = "0123456789*#ABCD";
+
+/* The RTP watch's AmgwMediaPrefetchFunc, @s's first block being in: the
+ * sink's own.  Without @sink_lock: a stale pair only prefetches lines that
+ * are not needed. */
+static void
+prefetch_sink (gconstpointer data, AmgwMediaPrefetch *next)
+{
+  const AmgwRtpSession *s = data;
+  AmgwMediaPrefetchFunc fn = s->sink_prefetch;
+
+  if (fn != NULL)
+    fn (s->sink_data, next);
+}
 
 /* ------------------------------------------------------------------------ */
 /* References and hops between loops */
@@ -532,10 +546,12 @@ amgw_rtp_session_get_media (AmgwRtpSession *s, AmgwLegMedia *out)
 }
 
 void
-amgw_rtp_session_set_sink (AmgwRtpSession *s, AmgwLegRtpSink sink, gpointer user_data)
+amgw_rtp_session_set_sink (AmgwRtpSession *s, AmgwLegRtpSink sink,
+    AmgwMediaPrefetchFunc prefetch, gpointer user_data)
 {
   g_mutex_lock (&s->sink_lock);
   s->sink = sink;
+  s->sink_prefetch = prefetch;
   s->sink_data = user_data;
   g_mutex_unlock (&s->sink_lock);
 }
@@ -1109,7 +1125,7 @@ amgw_rtp_session_new (const AmgwRtpSessionParams *params, const AmgwRtpCallbacks
   /* Watches and timers may be made from any thread; the callbacks run on the
    * media loop. */
   s->rtp_watch = amgw_media_watch_new (s->media_ctx, s->rtp_sock, on_socket_readable, s);
-  amgw_media_watch_set_prefetch (s->rtp_watch, PACKET_PATH_BYTES, NULL);
+  amgw_media_watch_set_prefetch (s->rtp_watch, PACKET_PATH_BYTES, prefetch_sink);
   s->rtcp_watch = amgw_media_watch_new (s->media_ctx, s->rtcp_sock, on_socket_readable, s);
   s->inactivity_timer = amgw_media_timer_new (s->media_ctx,
       CLAMP (s->inactivity_ms / 4, 50, 1000), on_inactivity_timer, s);

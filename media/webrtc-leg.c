@@ -66,6 +66,7 @@ struct _WebrtcLeg {
    * taken with @lock held). */
   GMutex sink_lock;
   AmgwLegRtpSink sink;
+  AmgwMediaPrefetchFunc sink_prefetch;   /* read without the lock too (prefetch_sink ()) */
   gpointer sink_data;
 
   gint refs;
@@ -522,14 +523,27 @@ on_ice_state (AmgwIceState state, gpointer user_data)
   }
 }
 
+/* In the sweep after prefetch_receive(): the sink's own.  Without
+ * @sink_lock: a stale pair only prefetches lines that are not needed. */
+static void
+prefetch_sink (gconstpointer data, AmgwMediaPrefetch *next)
+{
+  const WebrtcLeg *w = data;
+  AmgwMediaPrefetchFunc fn = w->sink_prefetch;
+
+  if (fn != NULL)
+    fn (w->sink_data, next);
+}
+
 /* What on_ice_receive() reads of @w, the struct's first block. */
 static void
-prefetch_receive (gconstpointer user_data)
+prefetch_receive (gconstpointer user_data, AmgwMediaPrefetch *next)
 {
   const WebrtcLeg *w = user_data;
 
   amgw_prefetch_span (&w->torn_down, G_STRUCT_OFFSET (WebrtcLeg, sink_data) + sizeof w->sink_data
       - G_STRUCT_OFFSET (WebrtcLeg, torn_down));
+  *next = (AmgwMediaPrefetch) { prefetch_sink, w };
 }
 
 static const AmgwIceCallbacks ice_callbacks = {
@@ -1262,12 +1276,14 @@ webrtc_prefer_codec (AmgwLeg *leg, const char *encoding)
 }
 
 static void
-webrtc_set_media_sink (AmgwLeg *leg, AmgwLegRtpSink sink, gpointer user_data)
+webrtc_set_media_sink (AmgwLeg *leg, AmgwLegRtpSink sink, AmgwMediaPrefetchFunc prefetch,
+    gpointer user_data)
 {
   WebrtcLeg *w = (WebrtcLeg *) leg;
 
   g_mutex_lock (&w->sink_lock);
   w->sink = sink;
+  w->sink_prefetch = prefetch;
   w->sink_data = user_data;
   g_mutex_unlock (&w->sink_lock);
 }

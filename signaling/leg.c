@@ -222,10 +222,11 @@ amgw_leg_prefer_codec (AmgwLeg *leg, const char *encoding)
 }
 
 void
-amgw_leg_set_media_sink (AmgwLeg *leg, AmgwLegRtpSink sink, gpointer user_data)
+amgw_leg_set_media_sink (AmgwLeg *leg, AmgwLegRtpSink sink, AmgwMediaPrefetchFunc prefetch,
+    gpointer user_data)
 {
   if (leg->klass->set_media_sink)
-    leg->klass->set_media_sink (leg, sink, user_data);
+    leg->klass->set_media_sink (leg, sink, prefetch, user_data);
 }
 
 void

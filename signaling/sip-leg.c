@@ -1377,12 +1377,13 @@ sip_get_media_generation (AmgwLeg *base)
 }
 
 static void
-sip_set_media_sink (AmgwLeg *base, AmgwLegRtpSink sink, gpointer user_data)
+sip_set_media_sink (AmgwLeg *base, AmgwLegRtpSink sink, AmgwMediaPrefetchFunc prefetch,
+    gpointer user_data)
 {
   SipLeg *leg = (SipLeg *) base;
 
   if (leg->rtp != NULL)
-    amgw_rtp_session_set_sink (leg->rtp, sink, user_data);
+    amgw_rtp_session_set_sink (leg->rtp, sink, prefetch, user_data);
 }
 
 /* Any thread; the session lives until the leg is finalized, after the call

@@ -29,6 +29,7 @@
 #pragma once
 
 #include <glib.h>
+#include "amgw/prefetch.h"
 
 G_BEGIN_DECLS
 
@@ -97,10 +98,10 @@ typedef struct {
   /* (nullable) One datagram from the peer (STUN is consumed by libnice).
    * @data is valid during the call only. */
   void (*receive) (guint8 *data, gsize len, gpointer user_data);
-  /* (nullable) Prefetches what @receive reads first of @user_data's, as an
-   * AmgwMediaPrefetchFunc (media-loops.h) but from the address alone: it
-   * reads nothing, not even @user_data's memory. */
-  void (*prefetch) (gconstpointer user_data);
+  /* (nullable) Prefetches what @receive reads first of @user_data's
+   * (amgw/prefetch.h), from the address alone: in this sweep it reads
+   * nothing of @user_data's; it may name a hook for the next. */
+  AmgwMediaPrefetchFunc prefetch;
 } AmgwIceCallbacks;
 
 typedef struct _AmgwIce AmgwIce;

@@ -22,6 +22,7 @@
 #include <glib.h>
 #include <cjson/cJSON.h>
 #include "amgw/wire.h"
+#include "amgw/prefetch.h"
 
 G_BEGIN_DECLS
 
@@ -145,7 +146,11 @@ typedef struct {
    * media are negotiated.  prefer_codec: send @encoding from now on if the
    * peer accepted it too (TRUE), for passthrough.  set_media_sink: packets
    * received go to @sink (NULL: nowhere); when it returns, the previous
-   * sink is not running and will not be called again.  send_media: a plain
+   * sink is not running and will not be called again; @prefetch (nullable)
+   * is what the media loop may call with @user_data, ahead of a packet for
+   * @sink (amgw/prefetch.h: from the address alone, it reads nothing of
+   * @user_data's, which a stale read may give after the sink changed).
+   * send_media: a plain
    * RTP packet for the peer, from any thread; the leg renumbers it into
    * its own stream (SSRC, sequence numbers, timestamps) and encrypts it;
    * dropped while the direction forbids sending. */
@@ -154,7 +159,8 @@ typedef struct {
    * packet (a change means get_media() again). */
   guint (*get_media_generation) (AmgwLeg *leg);
   gboolean (*prefer_codec) (AmgwLeg *leg, const char *encoding);
-  void (*set_media_sink) (AmgwLeg *leg, AmgwLegRtpSink sink, gpointer user_data);
+  void (*set_media_sink) (AmgwLeg *leg, AmgwLegRtpSink sink, AmgwMediaPrefetchFunc prefetch,
+      gpointer user_data);
   void (*send_media) (AmgwLeg *leg, const guint8 *rtp, gsize len);
   /* Bridge leg: DTMF toward the peer in the leg's own DTMF mode. */
   gboolean (*send_dtmf) (AmgwLeg *leg, const char *digits, GError **error);
@@ -214,7 +220,8 @@ gboolean amgw_leg_get_media (AmgwLeg *leg, AmgwLegMedia *out);
 /* FALSE when the leg cannot tell cheaply: call amgw_leg_get_media(). */
 gboolean amgw_leg_get_media_generation (AmgwLeg *leg, guint *generation);
 gboolean amgw_leg_prefer_codec (AmgwLeg *leg, const char *encoding);
-void amgw_leg_set_media_sink (AmgwLeg *leg, AmgwLegRtpSink sink, gpointer user_data);
+void amgw_leg_set_media_sink (AmgwLeg *leg, AmgwLegRtpSink sink, AmgwMediaPrefetchFunc prefetch,
+    gpointer user_data);
 void amgw_leg_send_media (AmgwLeg *leg, const guint8 *rtp, gsize len);
 gboolean amgw_leg_send_dtmf (AmgwLeg *leg, const char *digits, GError **error);
 

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include "amgw/prefetch.h"
 
 G_BEGIN_DECLS
 
@@ -137,32 +138,15 @@ AmgwMediaWatch *amgw_media_watch_new (GMainContext *ctx, GSocket *sock, AmgwMedi
 /* As amgw_media_timer_clear().  Clear the watch before closing its socket. */
 void amgw_media_watch_clear (AmgwMediaWatch **w);
 
-/* Reads nothing: only prefetches (__builtin_prefetch) from what @data's
- * first bytes point to; see amgw_media_watch_set_prefetch(). */
-typedef void (*AmgwMediaPrefetchFunc) (gconstpointer data);
-
-/* What @w's callback reads first.  A packet's state was last touched a
- * packet time ago (20 ms) and is out of the cache; a media loop requests it
- * for all of a wake-up's events before the first callback runs, so the
- * misses overlap instead of each stalling its own callback.  The loop
- * prefetches the first @bytes of the watch's data (the default: 64), then
- * calls @more (nullable) with the data, for each event, on the loop's
- * thread and under its watch lock: @more may read those first @bytes and
- * prefetch what they point to, nothing else (no locks, no calls that do
- * more, no writes).  Call it before the socket can be readable. */
+/* What @w's callback reads first (amgw/prefetch.h).  For a wake-up's events,
+ * before the first callback, the loop prefetches each watch, then the first
+ * @bytes of its data (the default: 64), then calls @more (nullable) with the
+ * data, and then the hooks that set for the next sweep, up to
+ * AMGW_MEDIA_PREFETCH_SWEEPS in all.  Hooks run on the loop's thread under
+ * its watch lock; @more may read the first @bytes of the data.  Call it
+ * before the socket can be readable. */
+#define AMGW_MEDIA_PREFETCH_SWEEPS 4
 void amgw_media_watch_set_prefetch (AmgwMediaWatch *w, gsize bytes, AmgwMediaPrefetchFunc more);
-
-/* Prefetches [@p, @p + @bytes): for an AmgwMediaPrefetchFunc. */
-static inline void
-amgw_prefetch_span (gconstpointer p, gsize bytes)
-{
-  const char *c = p;
-
-  for (gsize k = 0; k < bytes; k += 64)
-    __builtin_prefetch (c + k);
-  if (bytes > 0)
-    __builtin_prefetch (c + bytes - 1);   /* the last line, wherever @p starts */
-}
 
 struct mmsghdr;
 struct iovec;

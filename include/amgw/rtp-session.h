@@ -93,7 +93,8 @@ gboolean amgw_rtp_session_start_audio_check (AmgwRtpSession *s, double tone_hz, 
 gboolean amgw_rtp_session_get_media (AmgwRtpSession *s, AmgwLegMedia *out);
 /* The generation get_media() would give, without a lock (any thread). */
 guint amgw_rtp_session_get_media_generation (AmgwRtpSession *s);
-void amgw_rtp_session_set_sink (AmgwRtpSession *s, AmgwLegRtpSink sink, gpointer user_data);
+void amgw_rtp_session_set_sink (AmgwRtpSession *s, AmgwLegRtpSink sink,
+    AmgwMediaPrefetchFunc prefetch, gpointer user_data);
 void amgw_rtp_session_send_media (AmgwRtpSession *s, const guint8 *rtp, gsize len);
 
 /* Adds state and statistics: codec, local/remote address, security,

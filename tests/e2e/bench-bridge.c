@@ -1063,7 +1063,7 @@ device_begin (Run *r, gboolean probe)
   d->sid = g_strdup (req->session_id);
   d->leg = amgw_leg_create (AMGW_LEG_ALEXA, "ALEXA", d->sid, device_notify, d, &error);
   g_assert_no_error (error);
-  amgw_leg_set_media_sink (d->leg, device_sink, d);
+  amgw_leg_set_media_sink (d->leg, device_sink, NULL, d);
   amgw_leg_create_answer (d->leg, jstr (req->json, "sdpDetails.value"), AMGW_MEDIA_SENDRECV,
       device_answer_cb, d);
   return d;
@@ -1201,7 +1201,7 @@ add_call (Run *r, gboolean probe)
 static void
 device_free (Device *d)
 {
-  amgw_leg_set_media_sink (d->leg, NULL, NULL);
+  amgw_leg_set_media_sink (d->leg, NULL, NULL, NULL);
   amgw_leg_free (d->leg);
   g_free (d->sid);
   g_free (d->answer);

@@ -904,23 +904,35 @@ test_watches_slot_reuse (Fixture *f, gconstpointer data)
 }
 
 /* amgw_media_watch_set_prefetch(): in a round of several events, each
- * watch's hook runs with its data before its callback; a cleared watch's
- * hook is not run. */
+ * watch's hook runs with its data before its callback, and so does the hook
+ * it names for the next sweep; a cleared watch's hook is not run. */
 typedef struct {
   GSocket *sock;
   GSocketAddress *addr;
   AmgwMediaWatch *w;
   gint hooked;              /* atomic: the hook's calls */
+  gint hooked_next;         /* atomic: the calls of the hook it names for the next sweep */
   gint calls;               /* atomic: the callback's */
   gint hooked_first;        /* atomic: callbacks that found the hook had run */
 } PrefetchArg;
 
 static void
-prefetch_hook (gconstpointer data)
+prefetch_hook_next (gconstpointer data, AmgwMediaPrefetch *next)
 {
   PrefetchArg *a = (PrefetchArg *) data;
 
+  g_assert_null (next->fn);
+  g_atomic_int_inc (&a->hooked_next);
+}
+
+static void
+prefetch_hook (gconstpointer data, AmgwMediaPrefetch *next)
+{
+  PrefetchArg *a = (PrefetchArg *) data;
+
+  g_assert_null (next->fn);
   g_atomic_int_inc (&a->hooked);
+  *next = (AmgwMediaPrefetch) { prefetch_hook_next, a };
 }
 
 static gboolean
@@ -929,7 +941,8 @@ prefetch_cb (GSocket *sock, int fd, GIOCondition cond, gpointer data)
   PrefetchArg *a = data;
   char buf[64];
 
-  if (g_atomic_int_get (&a->hooked) > g_atomic_int_get (&a->calls))
+  if (g_atomic_int_get (&a->hooked) > g_atomic_int_get (&a->calls) &&
+      g_atomic_int_get (&a->hooked_next) > g_atomic_int_get (&a->calls))
     g_atomic_int_inc (&a->hooked_first);
   g_atomic_int_inc (&a->calls);
   while (g_socket_receive (sock, buf, sizeof buf, NULL, NULL) > 0)
@@ -976,6 +989,7 @@ test_watches_prefetch (Fixture *f, gconstpointer data)
   for (guint i = 0; i < 3; i++) {
     g_assert_cmpint (g_atomic_int_get (&a[i].calls), ==, 1);
     g_assert_cmpint (g_atomic_int_get (&a[i].hooked), ==, 1);
+    g_assert_cmpint (g_atomic_int_get (&a[i].hooked_next), ==, 1);
     g_assert_cmpint (g_atomic_int_get (&a[i].hooked_first), ==, 1);
   }
 
