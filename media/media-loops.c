@@ -670,10 +670,10 @@ watches_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
         near[m++] = w;
       }
     }
-    for (int i = 0; i < m; i++)
+    for (int i = 0; i < m; i++) {
       amgw_prefetch_span (near[i]->data, near[i]->prefetch_bytes);
-    for (int i = 0; i < m; i++)
       step[i] = (AmgwMediaPrefetch) { near[i]->prefetch_more, near[i]->data };
+    }
     for (int sweep = 0; sweep < AMGW_MEDIA_PREFETCH_SWEEPS; sweep++) {
       gboolean more = FALSE;
 

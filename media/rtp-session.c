@@ -127,12 +127,7 @@ struct _AmgwRtpSession {
   gint64 last_in_us;             /* 0: never */
   gboolean inactive_reported;
   AmgwAudio *audio;
-  /* Received packets go to @sink, under @sink_lock (never taken with @lock
-   * held). */
-  GMutex sink_lock;
-  AmgwLegRtpSink sink;
-  AmgwMediaPrefetchFunc sink_prefetch;   /* read without the lock too (prefetch_sink ()) */
-  gpointer sink_data;
+  AmgwLegSink sink;              /* where received packets go (its own lock) */
   AmgwRtpRecvStats recv;         /* RFC 3550 view of the codec's packets */
   Peer rtp_peer;                 /* only its start is read per packet */
 
@@ -200,7 +195,6 @@ struct _AmgwRtpSession {
   gint64 inactivity_since_us;    /* when the peer should have started sending */
   /* DTMF sending */
   AmgwMediaTimer *dtmf_timer;
-
   guint dtmf_index;
   guint dtmf_pause_ms;
   guint dtmf_tick;               /* within the current digit */
@@ -223,17 +217,11 @@ struct _AmgwRtpSession {
 
 static const char dtmf_chars[] = "0123456789*#ABCD";
 
-/* The RTP watch's AmgwMediaPrefetchFunc, @s's first block being in: the
- * sink's own.  Without @sink_lock: a stale pair only prefetches lines that
- * are not needed. */
+/* The RTP watch's AmgwMediaPrefetchFunc, @s's first block being in. */
 static void
 prefetch_sink (gconstpointer data, AmgwMediaPrefetch *next)
 {
-  const AmgwRtpSession *s = data;
-  AmgwMediaPrefetchFunc fn = s->sink_prefetch;
-
-  if (fn != NULL)
-    fn (s->sink_data, next);
+  amgw_leg_sink_prefetch (&((const AmgwRtpSession *) data)->sink, next);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -272,7 +260,7 @@ session_unref (AmgwRtpSession *s)
   if (s->dtmf_received)
     g_string_free (s->dtmf_received, TRUE);
   g_mutex_clear (&s->lock);
-  g_mutex_clear (&s->sink_lock);
+  g_mutex_clear (&s->sink.lock);
   g_main_context_unref (s->control_ctx);
   g_main_context_unref (s->media_ctx);
   g_free (s->local_ip);
@@ -549,11 +537,7 @@ void
 amgw_rtp_session_set_sink (AmgwRtpSession *s, AmgwLegRtpSink sink,
     AmgwMediaPrefetchFunc prefetch, gpointer user_data)
 {
-  g_mutex_lock (&s->sink_lock);
-  s->sink = sink;
-  s->sink_prefetch = prefetch;
-  s->sink_data = user_data;
-  g_mutex_unlock (&s->sink_lock);
+  amgw_leg_sink_set (&s->sink, sink, prefetch, user_data);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -689,10 +673,7 @@ receive_rtp (AmgwRtpSession *s, guint8 *buf, gsize n, const struct sockaddr_stor
   g_mutex_unlock (&s->lock);
   if (audio)
     amgw_audio_push_rtp (audio, buf, n);
-  g_mutex_lock (&s->sink_lock);
-  if (s->sink)
-    s->sink (buf, n, s->sink_data);
-  g_mutex_unlock (&s->sink_lock);
+  amgw_leg_sink_deliver (&s->sink, buf, n);
 }
 
 static void
@@ -1050,7 +1031,7 @@ amgw_rtp_session_new (const AmgwRtpSessionParams *params, const AmgwRtpCallbacks
   s->config = config;
   g_mutex_init (&s->lock);
   s->rtp_fd = s->rtcp_fd = -1;
-  g_mutex_init (&s->sink_lock);
+  g_mutex_init (&s->sink.lock);
   s->control_ctx = g_main_context_ref_thread_default ();
   s->media_ctx = g_main_context_ref (params->media_context);
   s->security = params->security;

@@ -62,12 +62,7 @@ struct _WebrtcLeg {
   guint recv_clock_rate;            /* the RTP clock of what the device sends */
   guint64 rtp_in, bytes_in, srtp_drops;
   AmgwRtpRecvStats recv;
-  /* Joined media: received packets go to @sink, under @sink_lock (never
-   * taken with @lock held). */
-  GMutex sink_lock;
-  AmgwLegRtpSink sink;
-  AmgwMediaPrefetchFunc sink_prefetch;   /* read without the lock too (prefetch_sink ()) */
-  gpointer sink_data;
+  AmgwLegSink sink;                 /* joined media: where received packets go */
 
   gint refs;
   char *sid;                        /* our copy of the session id, for logs */
@@ -156,7 +151,7 @@ leg_unref (WebrtcLeg *w)
   g_free (w->failure);
   g_clear_pointer (&w->accepted, g_array_unref);
   g_mutex_clear (&w->lock);
-  g_mutex_clear (&w->sink_lock);
+  g_mutex_clear (&w->sink.lock);
   if (w->media_ctx)
     amgw_media_loops_release_keyed (shared.loops, w->media_ctx, w->sid);
   g_main_context_unref (w->control_ctx);
@@ -400,10 +395,7 @@ on_ice_receive (guint8 *data, gsize len, gpointer user_data)
   confirm_dtls_peer (w);
   if (w->audio)
     amgw_audio_push_rtp (w->audio, buf, n);
-  g_mutex_lock (&w->sink_lock);
-  if (w->sink)
-    w->sink (buf, n, w->sink_data);
-  g_mutex_unlock (&w->sink_lock);
+  amgw_leg_sink_deliver (&w->sink, buf, n);
   if (!w->media_up_reported) {
     Report *r = g_new0 (Report, 1);
     w->media_up_reported = TRUE;
@@ -523,16 +515,11 @@ on_ice_state (AmgwIceState state, gpointer user_data)
   }
 }
 
-/* In the sweep after prefetch_receive(): the sink's own.  Without
- * @sink_lock: a stale pair only prefetches lines that are not needed. */
+/* In the sweep after prefetch_receive(). */
 static void
 prefetch_sink (gconstpointer data, AmgwMediaPrefetch *next)
 {
-  const WebrtcLeg *w = data;
-  AmgwMediaPrefetchFunc fn = w->sink_prefetch;
-
-  if (fn != NULL)
-    fn (w->sink_data, next);
+  amgw_leg_sink_prefetch (&((const WebrtcLeg *) data)->sink, next);
 }
 
 /* What on_ice_receive() reads of @w, the struct's first block. */
@@ -541,7 +528,7 @@ prefetch_receive (gconstpointer user_data, AmgwMediaPrefetch *next)
 {
   const WebrtcLeg *w = user_data;
 
-  amgw_prefetch_span (&w->torn_down, G_STRUCT_OFFSET (WebrtcLeg, sink_data) + sizeof w->sink_data
+  amgw_prefetch_span (&w->torn_down, G_STRUCT_OFFSET (WebrtcLeg, sink) + sizeof w->sink
       - G_STRUCT_OFFSET (WebrtcLeg, torn_down));
   *next = (AmgwMediaPrefetch) { prefetch_sink, w };
 }
@@ -1281,11 +1268,7 @@ webrtc_set_media_sink (AmgwLeg *leg, AmgwLegRtpSink sink, AmgwMediaPrefetchFunc 
 {
   WebrtcLeg *w = (WebrtcLeg *) leg;
 
-  g_mutex_lock (&w->sink_lock);
-  w->sink = sink;
-  w->sink_prefetch = prefetch;
-  w->sink_data = user_data;
-  g_mutex_unlock (&w->sink_lock);
+  amgw_leg_sink_set (&w->sink, sink, prefetch, user_data);
 }
 
 /* Any thread: a relay's streaming thread, or the bridge leg's media loop. */
@@ -1347,7 +1330,7 @@ webrtc_factory (AmgwLegRole role, const char *protocol, const char *session_id, 
   w->refs = 1;
   w->sid = g_strdup (session_id);
   g_mutex_init (&w->lock);
-  g_mutex_init (&w->sink_lock);
+  g_mutex_init (&w->sink.lock);
   w->control_ctx = g_main_context_ref_thread_default ();
   w->media_ctx = amgw_media_loops_acquire_keyed (shared.loops, session_id);
   w->sdp_session = ((guint64) g_random_int () << 31) | g_random_int ();

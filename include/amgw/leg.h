@@ -106,6 +106,48 @@ typedef struct {
  * loop; transfer none. */
 typedef void (*AmgwLegRtpSink) (const guint8 *rtp, gsize len, gpointer user_data);
 
+/* Where a leg sends what it received: set_media_sink()'s arguments, kept by
+ * each kind of leg on its packet path.  @lock is never taken with the leg's
+ * own lock held. */
+typedef struct {
+  GMutex lock;
+  AmgwLegRtpSink fn;
+  AmgwMediaPrefetchFunc prefetch;   /* read without @lock too: amgw_leg_sink_prefetch() */
+  gpointer data;
+} AmgwLegSink;
+
+/* When it returns, the previous sink is not running (set_media_sink()). */
+static inline void
+amgw_leg_sink_set (AmgwLegSink *s, AmgwLegRtpSink fn, AmgwMediaPrefetchFunc prefetch,
+    gpointer data)
+{
+  g_mutex_lock (&s->lock);
+  s->fn = fn;
+  s->prefetch = prefetch;
+  s->data = data;
+  g_mutex_unlock (&s->lock);
+}
+
+static inline void
+amgw_leg_sink_deliver (AmgwLegSink *s, const guint8 *rtp, gsize len)
+{
+  g_mutex_lock (&s->lock);
+  if (s->fn)
+    s->fn (rtp, len, s->data);
+  g_mutex_unlock (&s->lock);
+}
+
+/* An AmgwMediaPrefetchFunc's step toward the sink, @s being in the cache:
+ * without @lock, as a stale pair only prefetches lines that are not needed. */
+static inline void
+amgw_leg_sink_prefetch (const AmgwLegSink *s, AmgwMediaPrefetch *next)
+{
+  AmgwMediaPrefetchFunc fn = s->prefetch;
+
+  if (fn != NULL)
+    fn (s->data, next);
+}
+
 typedef void (*AmgwLegNotify) (AmgwLeg *leg, AmgwLegEventType type,
     const AmgwLegEventInfo *info, gpointer user_data);
 
